@@ -1,0 +1,34 @@
+"""The root of shouldi's exception tree.
+
+Each layer has one error base, derived from :class:`ShouldiError`; the CLI catches the
+bases and exits with the code the error carries::
+
+    ShouldiError                      exit 3 unless a subclass says otherwise
+    ├── UsageError                    exit 2: bad input from the user (spec, file, option)
+    ├── dataflow.DataFlowError        the engine (shouldi.dataflow.errors)
+    ├── index.IndexError_             talking to a package index (shouldi.index.errors)
+    ├── archive.ArchiveError          refusing or failing to extract an archive
+    ├── scanners.ScannerError         a scanner could not run
+    └── advisories.AdvisoryError      an advisory source could not be read
+"""
+
+from __future__ import annotations
+
+__all__ = ["EXIT_BAD_INPUT", "EXIT_ERROR", "EXIT_FAIL", "EXIT_OK", "ShouldiError", "UsageError"]
+
+EXIT_OK = 0
+EXIT_FAIL = 1
+EXIT_BAD_INPUT = 2
+EXIT_ERROR = 3
+
+
+class ShouldiError(Exception):
+    """Base of every error shouldi raises on purpose. ``str(err)`` is one readable line."""
+
+    exit_code: int = EXIT_ERROR
+
+
+class UsageError(ShouldiError):
+    """The user's input is wrong (an unparseable spec, a missing file, an unknown package)."""
+
+    exit_code = EXIT_BAD_INPUT
