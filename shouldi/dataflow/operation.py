@@ -1,0 +1,216 @@
+"""Operations: plain typed functions declared with :func:`op`.
+
+Inputs come from the parameters' type hints, the output from the return hint (``-> None``
+produces nothing). A parameter with a default is optional: it takes its default when nothing
+in the flow produces it, or when its producer failed or was skipped. Sync functions run off the
+event loop, in a thread (default) or a process (``executor="process"``, for CPU-bound work).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import importlib
+import inspect
+import typing
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar, overload
+
+from shouldi.dataflow.definition import Definition, definition_for
+from shouldi.dataflow.errors import DefinitionError, OperationError
+
+__all__ = ["Input", "Operation", "op"]
+
+Executor = Literal["inline", "thread", "process"]
+Stage = Literal["processing", "cleanup"]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Input:
+    """One parameter of an operation and the definition that feeds it."""
+
+    param: str
+    definition: Definition
+    optional: bool = False
+    default: Any = None
+
+
+@dataclass(frozen=True, eq=False)
+class Operation:
+    """A declared operation. Call :meth:`__call__` to run the plain function directly."""
+
+    name: str
+    func: Callable[..., Any]
+    inputs: tuple[Input, ...]
+    output: Definition | None
+    conditions: tuple[Definition, ...] = ()
+    is_async: bool = False
+    executor: Executor = "thread"
+    timeout: float | None = None
+    retries: int = 0
+    retry_on: tuple[type[BaseException], ...] = (Exception,)
+    retry_backoff: float = 0.05
+    stage: Stage = "processing"
+    doc: str = field(default="", compare=False)
+
+    @property
+    def import_path(self) -> str:
+        return f"{self.func.__module__}:{self.func.__qualname__}"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.func(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<Operation {self.name}>"
+
+
+@overload
+def op(func: _F, /) -> Operation: ...
+@overload
+def op(
+    *,
+    name: str | None = None,
+    conditions: Sequence[Any] = (),
+    executor: Executor = "thread",
+    timeout: float | None = None,
+    retries: int = 0,
+    retry_on: tuple[type[BaseException], ...] = (Exception,),
+    retry_backoff: float = 0.05,
+    stage: Stage = "processing",
+) -> Callable[[Callable[..., Any]], Operation]: ...
+def op(
+    func: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    conditions: Sequence[Any] = (),
+    executor: Executor = "thread",
+    timeout: float | None = None,
+    retries: int = 0,
+    retry_on: tuple[type[BaseException], ...] = (Exception,),
+    retry_backoff: float = 0.05,
+    stage: Stage = "processing",
+) -> Operation | Callable[[Callable[..., Any]], Operation]:
+    """Declare an operation from a typed function.
+
+    ``conditions`` are hints of boolean definitions: the operation runs only when each is true.
+    ``executor`` applies to sync functions ("inline" runs them on the loop: only for trivial work).
+    """
+
+    def build(fn: Callable[..., Any]) -> Operation:
+        return _build(
+            fn,
+            name=name,
+            conditions=conditions,
+            executor=executor,
+            timeout=timeout,
+            retries=retries,
+            retry_on=retry_on,
+            retry_backoff=retry_backoff,
+            stage=stage,
+        )
+
+    if func is not None:
+        return build(func)
+    return build
+
+
+def _build(
+    fn: Callable[..., Any],
+    *,
+    name: str | None,
+    conditions: Sequence[Any],
+    executor: Executor,
+    timeout: float | None,
+    retries: int,
+    retry_on: tuple[type[BaseException], ...],
+    retry_backoff: float,
+    stage: Stage,
+) -> Operation:
+    where = f"{fn.__module__}.{fn.__qualname__}"
+    if retries < 0 or (timeout is not None and timeout <= 0):
+        raise OperationError(f"{where}: retries must be >= 0 and timeout > 0")
+    if executor == "process" and ("<locals>" in fn.__qualname__ or fn.__module__ == "__main__"):
+        raise OperationError(
+            f"{where}: executor='process' needs a module-level function in an importable module"
+        )
+    try:
+        hints = typing.get_type_hints(fn, include_extras=True)
+    except Exception as e:
+        raise OperationError(f"cannot read the type hints of {where}: {e}") from e
+    inputs: list[Input] = []
+    for param in inspect.signature(fn).parameters.values():
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            raise OperationError(f"{where}: *args/**kwargs cannot be wired; name each input")
+        if param.name not in hints:
+            raise OperationError(
+                f"Missing type hint for parameter {param.name!r} of {where}. Please add one."
+            )
+        try:
+            definition = definition_for(hints[param.name])
+        except DefinitionError as e:
+            raise OperationError(f"parameter {param.name!r} of {where}: {e}") from e
+        optional = param.default is not inspect.Parameter.empty
+        inputs.append(Input(param.name, definition, optional, param.default if optional else None))
+    if "return" not in hints:
+        raise OperationError(
+            f"Missing return type hint for {where}. Please add one (-> None if it produces nothing)."
+        )
+    ret = hints["return"]
+    output: Definition | None = None
+    if ret is not None and ret is not type(None):
+        try:
+            output = definition_for(ret)
+        except DefinitionError as e:
+            raise OperationError(f"return type of {where}: {e}") from e
+    try:
+        conds = tuple(definition_for(c) for c in conditions)
+    except DefinitionError as e:
+        raise OperationError(f"condition of {where}: {e}") from e
+    is_async = inspect.iscoroutinefunction(fn)
+    return Operation(
+        name=name or fn.__name__,
+        func=fn,
+        inputs=tuple(inputs),
+        output=output,
+        conditions=conds,
+        is_async=is_async,
+        executor=executor,
+        timeout=timeout,
+        retries=retries,
+        retry_on=retry_on,
+        retry_backoff=retry_backoff,
+        stage=stage,
+        doc=inspect.getdoc(fn) or "",
+    )
+
+
+async def call_in_executor(operation: Operation, kwargs: dict[str, Any], process_pool: Any) -> Any:
+    """Run a sync operation where it was asked to run."""
+    if operation.executor == "inline":
+        return operation.func(**kwargs)
+    loop = asyncio.get_running_loop()
+    if operation.executor == "process":
+        # The module attribute is the Operation, not the function, so the function cannot be
+        # pickled by reference: send its import path and resolve it in the worker.
+        call = functools.partial(_call_by_path, operation.import_path, kwargs)
+        return await loop.run_in_executor(process_pool, call)
+    return await loop.run_in_executor(None, functools.partial(operation.func, **kwargs))
+
+
+def resolve_import_path(path: str) -> Any:
+    """Import ``module:qualname`` and return the object."""
+    module_name, _, qualname = path.partition(":")
+    obj: Any = importlib.import_module(module_name)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _call_by_path(path: str, kwargs: dict[str, Any]) -> Any:
+    target = resolve_import_path(path)
+    func = target.func if isinstance(target, Operation) else target
+    return func(**kwargs)
