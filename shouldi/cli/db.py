@@ -1,0 +1,128 @@
+"""``shouldi db``: manage the local OSV advisory store (import, update, status).
+
+The store lives in ``$SHOULDI_DATA_DIR/advisories.sqlite`` (default: the user data dir);
+``--store`` points at another file. Every write is one transaction: a failed import or
+download leaves the previous data as it was. Errors are one line on stderr and the exit code
+the error carries (2 bad input, 3 anything else).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from shouldi.errors import ShouldiError
+
+if TYPE_CHECKING:
+    from shouldi.advisories.store import AdvisoryStore, ImportStats
+
+__all__ = ["db"]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+_STORE_KEY = "shouldi.db.store"
+
+
+def _one_line_errors(command: _F) -> _F:
+    """Turn shouldi errors into ``error: ...`` and their exit code, as the main CLI does."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except ShouldiError as e:
+            click.echo(f"error: {e}", err=True)
+            raise SystemExit(e.exit_code) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group()
+@click.option(
+    "--store",
+    "store_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The advisory database file (default: $SHOULDI_DATA_DIR/advisories.sqlite, "
+    "else in the user data directory).",
+)
+@click.pass_context
+def db(ctx: click.Context, store_path: Path | None) -> None:
+    """Manage the local OSV advisory store used by the "known vulnerabilities" check."""
+    from shouldi.advisories.store import AdvisoryStore
+
+    ctx.meta[_STORE_KEY] = AdvisoryStore(store_path)
+
+
+@db.command("import")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--replace", is_flag=True, help="Drop the stored advisories first.")
+@click.pass_context
+@_one_line_errors
+def import_(ctx: click.Context, path: Path, replace: bool) -> None:
+    """Import OSV advisories from PATH: a .json/.yaml file, a directory, a .zip or a .tar.gz."""
+    store = _store(ctx)
+    stats = store.import_path(path, replace=replace)
+    click.echo(_imported(stats, store.path))
+
+
+@db.command("update")
+@click.option("--url", default=None, help="Where to download the OSV PyPI export (a zip).")
+@click.pass_context
+@_one_line_errors
+def update(ctx: click.Context, url: str | None) -> None:
+    """Download OSV's PyPI advisories and replace the store's content with them."""
+    from shouldi.advisories.download import OSV_PYPI_URL, update_store
+
+    store = _store(ctx)
+    click.echo(f"downloading {url or OSV_PYPI_URL}", err=True)
+    stats = update_store(store, url=url or OSV_PYPI_URL)
+    click.echo(_imported(stats, store.path))
+
+
+@db.command("status")
+@click.pass_context
+@_one_line_errors
+def status(ctx: click.Context) -> None:
+    """Show what the store holds, how old its data is, and where it came from."""
+    store = _store(ctx)
+    info = store.status()
+    click.echo(f"store:       {store.path}")
+    if info is None:
+        click.echo("advisories:  none (run `shouldi db import PATH` or `shouldi db update`)")
+        return
+    click.echo(
+        f"advisories:  {info.advisories} ({info.withdrawn} withdrawn) for {info.packages} packages"
+    )
+    click.echo(f"data time:   {_when(info.data_time)}")
+    if info.last_source is not None:
+        click.echo(f"last import: {info.last_source} at {_stamp(info.last_import_time)}")
+
+
+def _store(ctx: click.Context) -> AdvisoryStore:
+    store: AdvisoryStore = ctx.meta[_STORE_KEY]
+    return store
+
+
+def _imported(stats: ImportStats, store: Path) -> str:
+    return (
+        f"imported {stats.advisories} advisories for {stats.packages} packages"
+        f" ({stats.updated} new or changed, {stats.withdrawn} withdrawn) into {store};"
+        f" data time {_when(stats.data_time)}"
+    )
+
+
+def _when(when: datetime | None) -> str:
+    if when is None:
+        return "unknown"
+    from shouldi.advisories.interface import utcnow
+
+    return f"{_stamp(when)} ({(utcnow() - when).days} days old)"
+
+
+def _stamp(when: datetime | None) -> str:
+    return "unknown" if when is None else when.strftime("%Y-%m-%d %H:%M UTC")

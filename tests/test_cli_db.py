@@ -1,0 +1,178 @@
+"""``shouldi db import|update|status`` through click's CliRunner: exact messages, exit codes."""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import zipfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from pytest_httpserver import HTTPServer
+
+from shouldi.cli.db import db
+
+
+def osv(ident: str, package: str, modified: str = "2024-03-01T00:00:00Z") -> dict[str, object]:
+    return {
+        "id": ident,
+        "modified": modified,
+        "affected": [
+            {
+                "package": {"ecosystem": "PyPI", "name": package},
+                "ranges": [
+                    {"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.0"}]}
+                ],
+            }
+        ],
+    }
+
+
+def days_since(day: datetime) -> int:
+    return (datetime.now(timezone.utc) - day).days
+
+
+AGE = days_since(datetime(2024, 3, 1, tzinfo=timezone.utc))
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "data"
+    monkeypatch.setenv("SHOULDI_DATA_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture
+def advisories(tmp_path: Path) -> Path:
+    folder = tmp_path / "vulns"
+    folder.mkdir()
+    for doc in (osv("PYSEC-1", "demo"), osv("PYSEC-2", "other", "2024-02-01T00:00:00Z")):
+        (folder / f"{doc['id']}.json").write_text(json.dumps(doc))
+    return folder
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(db, list(args), catch_exceptions=False)
+
+
+def test_status_of_an_empty_store(data_dir: Path) -> None:
+    result = invoke("status")
+    assert result.exit_code == 0
+    assert result.stdout == (
+        f"store:       {data_dir / 'advisories.sqlite'}\n"
+        "advisories:  none (run `shouldi db import PATH` or `shouldi db update`)\n"
+    )
+    assert not (data_dir / "advisories.sqlite").exists()
+
+
+def test_import_then_status(data_dir: Path, advisories: Path) -> None:
+    store = data_dir / "advisories.sqlite"
+    result = invoke("import", str(advisories))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        f"imported 2 advisories for 2 packages (2 new or changed, 0 withdrawn) into {store};"
+        f" data time 2024-03-01 00:00 UTC ({AGE} days old)\n"
+    )
+    again = invoke("import", str(advisories))
+    assert "(0 new or changed, 0 withdrawn)" in again.stdout
+
+    status = invoke("status")
+    lines = status.stdout.splitlines()
+    assert lines[:3] == [
+        f"store:       {store}",
+        "advisories:  2 (0 withdrawn) for 2 packages",
+        f"data time:   2024-03-01 00:00 UTC ({AGE} days old)",
+    ]
+    assert lines[3].startswith(f"last import: {advisories} at ")
+
+
+def test_store_option_overrides_the_data_dir(
+    data_dir: Path, advisories: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "elsewhere.sqlite"
+    assert invoke("--store", str(other), "import", str(advisories)).exit_code == 0
+    assert other.is_file()
+    assert not (data_dir / "advisories.sqlite").exists()
+
+
+def test_import_missing_path_is_a_usage_error(data_dir: Path) -> None:
+    result = invoke("import", "/nonexistent/advisories.zip")
+    assert result.exit_code == 2
+    assert (
+        "Error: Invalid value for 'PATH': Path '/nonexistent/advisories.zip' does not exist."
+        in result.stderr
+    )
+
+
+def test_import_unsupported_file(data_dir: Path, tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hi")
+    result = invoke("import", str(notes))
+    assert result.exit_code == 2
+    assert (
+        result.stderr
+        == f"error: {notes}: not an advisory file (.json/.yaml), directory, .zip or tar archive\n"
+    )
+
+
+def test_corrupt_archive_keeps_previous_data(
+    data_dir: Path, advisories: Path, tmp_path: Path
+) -> None:
+    assert invoke("import", str(advisories)).exit_code == 0
+    before = invoke("status").stdout
+    corrupt = tmp_path / "db.tar.gz"
+    corrupt.write_bytes(b"\x1f\x8b\x08\x00garbage that is not gzip")
+    result = invoke("import", str(corrupt))
+    assert result.exit_code == 3
+    assert result.stderr.startswith(f"error: {corrupt}: corrupt or unreadable archive (")
+    assert result.stderr.count("\n") == 1  # one line, no traceback
+    assert invoke("status").stdout == before
+
+
+def zip_bytes(docs: list[dict[str, object]]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for doc in docs:
+            zf.writestr(f"{doc['id']}.json", json.dumps(doc))
+    return buffer.getvalue()
+
+
+def test_update_from_a_local_server(data_dir: Path, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/PyPI/all.zip").respond_with_data(
+        zip_bytes([osv("PYSEC-5", "x"), osv("PYSEC-6", "y")])
+    )
+    url = httpserver.url_for("/PyPI/all.zip")
+    result = invoke("update", "--url", url)
+    assert result.exit_code == 0, result.output
+    assert result.stderr == f"downloading {url}\n"
+    assert result.stdout.startswith(
+        "imported 2 advisories for 2 packages (2 new or changed, 0 withdrawn)"
+    )
+    assert f"last import: {url} at " in invoke("status").stdout
+
+
+def test_update_unreachable_is_one_line_and_exit_3(data_dir: Path, advisories: Path) -> None:
+    assert invoke("import", str(advisories)).exit_code == 0
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/all.zip"
+    result = invoke("update", "--url", url)
+    assert result.exit_code == 3
+    error = result.stderr.splitlines()[-1]
+    assert error.startswith(f"error: cannot download {url}: ")
+    assert "Connection refused" in error
+    assert "advisories:  2 (0 withdrawn) for 2 packages" in invoke("status").stdout
+
+
+def test_update_http_error(data_dir: Path, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/all.zip").respond_with_data("nope", status=503)
+    url = httpserver.url_for("/all.zip")
+    result = invoke("update", "--url", url)
+    assert (result.exit_code, result.stderr.splitlines()[-1]) == (
+        3,
+        f"error: cannot download {url}: HTTP 503",
+    )
