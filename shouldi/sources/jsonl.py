@@ -1,0 +1,107 @@
+"""Scan records as JSON Lines: one JSON object per line, types preserved natively.
+
+Columns need no header: each line carries its own keys, so new columns cost nothing.
+Reading validates every line (an object of scalars) and names ``file:line`` on error. See
+:mod:`shouldi.sources._files` for atomicity, checkpoints and locking.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+from shouldi.sources._files import FileRecordWriter, TempFile, locked_writer
+from shouldi.sources.errors import SourceError
+from shouldi.sources.interface import (
+    Columns,
+    ColumnType,
+    Record,
+    RecordKey,
+    RecordWriter,
+    Scalar,
+    check_record,
+    column_types,
+    merge_types,
+    record_key,
+    value_type,
+)
+
+__all__ = ["JsonlSource"]
+
+
+class JsonlSource:
+    """A JSON Lines file of records."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def read(self) -> Iterator[dict[str, Scalar]]:
+        try:
+            with self.path.open(encoding="utf-8") as f:
+                for number, line in enumerate(f, start=1):
+                    if line.strip():
+                        yield self._parse(line, f"{self.path}:{number}")
+        except OSError as e:
+            raise SourceError(f"cannot read {self.path}: {e.strerror or e}") from e
+        except UnicodeDecodeError as e:
+            raise SourceError(f"{self.path}: not UTF-8 text: {e}") from e
+
+    @staticmethod
+    def _parse(line: str, where: str) -> dict[str, Scalar]:
+        try:
+            record = json.loads(line)
+        except ValueError as e:
+            raise SourceError(f"{where}: invalid JSON: {e}") from e
+        if not isinstance(record, dict):
+            raise SourceError(f"{where}: not a JSON object")
+        try:
+            check_record(record)
+        except SourceError as e:
+            raise SourceError(f"{where}: {e}") from e
+        return record
+
+    def keys(self) -> set[RecordKey]:
+        return {record_key(r) for r in self.read()} if self.path.exists() else set()
+
+    def columns(self) -> dict[str, ColumnType]:
+        """One streaming pass: every key seen, with its widened type (``str`` if only nulls)."""
+        types: dict[str, ColumnType | None] = {}
+        for record in self.read() if self.path.exists() else ():
+            for column, value in record.items():
+                types[column] = merge_types(types.get(column), value_type(value))
+        return {c: t or "str" for c, t in types.items()}
+
+    def writer(
+        self,
+        columns: Columns = (),
+        *,
+        checkpoint_every: int | None = None,
+        checkpoint_seconds: float | None = 30.0,
+    ) -> AbstractContextManager[RecordWriter]:
+        declared = column_types(columns)
+        return locked_writer(
+            _JsonlWriter(self.path, declared, checkpoint_every, checkpoint_seconds)
+        )
+
+
+class _JsonlWriter(FileRecordWriter):
+    def start(self, first: Record | None) -> TempFile:
+        tmp = TempFile(self.target)
+        if self.target.exists():  # raw line copy: fast, and the file was ours and whole
+            with self.target.open(encoding="utf-8") as f:
+                last = ""
+                for last in f:
+                    tmp.handle.write(last)
+                if last and not last.endswith("\n"):
+                    tmp.handle.write("\n")
+        return tmp
+
+    def write_row(self, record: Record) -> None:
+        assert self.tmp is not None
+        line = json.dumps(dict(record), ensure_ascii=False, separators=(",", ":"))
+        self.tmp.handle.write(line + "\n")
+
+    def before_publish(self) -> None:
+        """Nothing to add: each line carries its own columns."""
