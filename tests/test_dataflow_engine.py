@@ -1,15 +1,14 @@
 """The engine: wiring, validation, concurrency, locking, failures, cleanup, timeouts, retries."""
 
-
 import asyncio
 import threading
 import time
 from pathlib import Path
 from typing import NewType
 
+import dataflow_ops as ops
 import pytest
 
-import dataflow_ops as ops
 from shouldi.dataflow import (
     DataFlow,
     FlowValidationError,
@@ -63,8 +62,16 @@ Other = NewType("Other", int)
 @pytest.mark.parametrize(
     ("operations", "seeds", "message"),
     [
-        ([ops.add], [N], "input 'd' of operation 'add' needs 'Doubled', which no operation produces: add an operation that returns it, or declare it as a seed"),
-        ([ops.double, ops.slow_a], [N], "definition 'Doubled' is produced by several operations (double, slow_a): declare it in multiple_producers=[...] if that is intended"),
+        (
+            [ops.add],
+            [N],
+            "input 'd' of operation 'add' needs 'Doubled', which no operation produces: add an operation that returns it, or declare it as a seed",
+        ),
+        (
+            [ops.double, ops.slow_a],
+            [N],
+            "definition 'Doubled' is produced by several operations (double, slow_a): declare it in multiple_producers=[...] if that is intended",
+        ),
         ([ops.flagged], [N], "condition 'Flag' of operation 'flagged' is never produced"),
     ],
     ids=["missing-producer", "two-producers", "missing-condition"],
@@ -87,7 +94,9 @@ def test_cycle_is_refused():
     async def b_to_a(b: B) -> A:
         return A(b)
 
-    with pytest.raises(FlowValidationError, match=r"the flow has a cycle .*an operation cannot need its own output"):
+    with pytest.raises(
+        FlowValidationError, match=r"the flow has a cycle .*an operation cannot need its own output"
+    ):
         DataFlow.build([a_to_b, b_to_a], seeds=[A])
 
 
@@ -100,7 +109,9 @@ def test_unannotated_parameter_is_refused():
     def f(x) -> ops.Label:  # type: ignore[no-untyped-def]
         return ops.Label("")
 
-    with pytest.raises(OperationError, match=r"Missing type hint for parameter 'x' of .*f\. Please add one\."):
+    with pytest.raises(
+        OperationError, match=r"Missing type hint for parameter 'x' of .*f\. Please add one\."
+    ):
         op(f)
 
 
@@ -114,7 +125,10 @@ def test_missing_return_hint_and_vague_types_are_refused():
     def h(n: str) -> ops.Label:
         return ops.Label(n)
 
-    with pytest.raises(OperationError, match="too general to name a definition: declare one, e.g. MyThing = NewType"):
+    with pytest.raises(
+        OperationError,
+        match="too general to name a definition: declare one, e.g. MyThing = NewType",
+    ):
         op(h)
 
 
@@ -135,7 +149,7 @@ def test_sync_operation_does_not_block_the_loop():
 
     @op
     async def ticker(n: N) -> Tick:
-        for i in range(5):
+        for _ in range(5):
             ticks.append(time.perf_counter())
             await asyncio.sleep(0.02)
         return Tick(len(ticks))
@@ -196,12 +210,16 @@ def test_unlocked_definition_allows_overlap(tmp_path):
 
     @op
     def x(f: Free) -> X:
-        probe.enter(); time.sleep(0.05); probe.leave()
+        probe.enter()
+        time.sleep(0.05)
+        probe.leave()
         return X("x")
 
     @op
     def y(f: Free) -> Y:
-        probe.enter(); time.sleep(0.05); probe.leave()
+        probe.enter()
+        time.sleep(0.05)
+        probe.leave()
         return Y("y")
 
     run_flow(DataFlow.build([x, y], seeds=[Free]), {"c": {Free: "f"}})
@@ -253,7 +271,9 @@ def test_skips_propagate_transitively_and_from_missing_seeds():
         "after_after": "'AfterBoom' was not produced: after was skipped",
     }
     empty = run_flow(flow, {"empty": {}})["empty"]
-    assert ("explode", "no value of 'Number' was given") in [(s.operation, s.reason) for s in empty.skipped]
+    assert ("explode", "no value of 'Number' was given") in [
+        (s.operation, s.reason) for s in empty.skipped
+    ]
 
 
 def test_optional_input_takes_default_when_its_producer_fails():
@@ -263,19 +283,25 @@ def test_optional_input_takes_default_when_its_producer_fails():
     async def make_note(n: NoteIn) -> ops.Note:
         raise RuntimeError("no note today")
 
-    flow = DataFlow.build([ops.double, ops.square, ops.add, ops.label, make_note], seeds=[N, NoteIn])
+    flow = DataFlow.build(
+        [ops.double, ops.square, ops.add, ops.label, make_note], seeds=[N, NoteIn]
+    )
     ctx = run_flow(flow, {"c": {N: 1, NoteIn: 1}})["c"]
     assert ctx.get(ops.Label) == "3:none"
     assert [f.operation for f in ctx.failures] == ["make_note"]
 
 
 def test_optional_input_waits_for_its_producer():
-    flow = DataFlow.build([ops.double, ops.square, ops.add, ops.label, ops.flagged], seeds=[N, ops.Flag])
+    flow = DataFlow.build(
+        [ops.double, ops.square, ops.add, ops.label, ops.flagged], seeds=[N, ops.Flag]
+    )
     ctx = run_flow(flow, {"c": {N: 2, ops.Flag: True}})["c"]
     assert ctx.get(ops.Label) == "8:flagged 2"
     off = run_flow(flow, {"c": {N: 2, ops.Flag: False}})["c"]
     assert off.get(ops.Label) == "8:none"
-    assert [(s.operation, s.reason) for s in off.skipped] == [("flagged", "condition 'Flag' is false")]
+    assert [(s.operation, s.reason) for s in off.skipped] == [
+        ("flagged", "condition 'Flag' is false")
+    ]
 
 
 Scratch = define(NewType("Scratch", Path), lock=True)
@@ -337,7 +363,9 @@ def test_timeout_is_a_failure_not_a_hang():
     start = time.perf_counter()
     ctx = run_flow(DataFlow.build([sleepy], seeds=[N]), {"c": {N: 1}})["c"]
     assert time.perf_counter() - start < 1
-    assert [(f.error_type, f.message) for f in ctx.failures] == [("TimeoutError", "timed out after 0.05 s")]
+    assert [(f.error_type, f.message) for f in ctx.failures] == [
+        ("TimeoutError", "timed out after 0.05 s")
+    ]
 
 
 def test_retries_until_success_and_gives_up_after_the_last():

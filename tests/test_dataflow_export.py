@@ -6,9 +6,9 @@ import json
 import sys
 import textwrap
 
+import dataflow_ops as ops
 import pytest
 
-import dataflow_ops as ops
 from shouldi.dataflow import (
     DataFlow,
     ExportError,
@@ -21,7 +21,9 @@ from shouldi.dataflow import (
 
 
 def build():
-    return DataFlow.build([ops.double, ops.square, ops.add, ops.label, ops.flagged], seeds=[ops.Number, ops.Flag])
+    return DataFlow.build(
+        [ops.double, ops.square, ops.add, ops.label, ops.flagged], seeds=[ops.Number, ops.Flag]
+    )
 
 
 def test_json_round_trip_gives_an_equivalent_flow():
@@ -42,9 +44,18 @@ def test_json_round_trip_gives_an_equivalent_flow():
     ("mutate", "message"),
     [
         (lambda d: d.update(format_version=99), "not a flow of format version 1"),
-        (lambda d: d["operations"][0].update(import_path="dataflow_ops:nothing_here"), "cannot import 'dataflow_ops:nothing_here'"),
-        (lambda d: d["operations"][0].update(import_path="dataflow_ops:Probe"), "is not an operation"),
-        (lambda d: d["operations"][0].update(inputs={"n": "Other"}), "no longer matches the exported wiring"),
+        (
+            lambda d: d["operations"][0].update(import_path="dataflow_ops:nothing_here"),
+            "cannot import 'dataflow_ops:nothing_here'",
+        ),
+        (
+            lambda d: d["operations"][0].update(import_path="dataflow_ops:Probe"),
+            "is not an operation",
+        ),
+        (
+            lambda d: d["operations"][0].update(inputs={"n": "Other"}),
+            "no longer matches the exported wiring",
+        ),
     ],
     ids=["version", "missing", "not-an-op", "stale-wiring"],
 )
@@ -64,18 +75,25 @@ def test_mermaid_has_every_operation_and_edge():
     text = flow_to_mermaid(build())
     lines = text.splitlines()
     assert lines[0] == "flowchart TD"
-    ids = {line.split("[")[0].strip(): line for line in lines if line.strip().startswith("op") and '["' in line}
+    ids = {
+        line.split("[")[0].strip(): line
+        for line in lines
+        if line.strip().startswith("op") and '["' in line
+    }
     assert '    seed0(["Flag"])' in lines
     by_name = {line.split('"')[1]: key for key, line in ids.items()}
     assert set(by_name) == {"double", "square", "add", "label", "flagged"}
     assert f"    {by_name['double']} -->|Doubled| {by_name['add']}" in lines
-    assert f"    {by_name['flagged']} -.->|Note| {by_name['label']}" in lines  # optional input: dotted
+    assert (
+        f"    {by_name['flagged']} -.->|Note| {by_name['label']}" in lines
+    )  # optional input: dotted
     assert any("-.->|if Flag|" in line and by_name["flagged"] in line for line in lines)
 
 
 def test_plugin_operations_are_discovered_and_join_a_flow(tmp_path, monkeypatch):
     pkg = tmp_path / "shouldi_extra_plugin.py"
-    pkg.write_text(textwrap.dedent('''
+    pkg.write_text(
+        textwrap.dedent("""
         from typing import NewType
         from shouldi.dataflow import op
         import dataflow_ops
@@ -85,11 +103,16 @@ def test_plugin_operations_are_discovered_and_join_a_flow(tmp_path, monkeypatch)
         @op
         async def shout(label: dataflow_ops.Label) -> Shout:
             return Shout(label.upper() + "!")
-    '''))
+    """)
+    )
     dist = tmp_path / "shouldi_extra_plugin-1.0.dist-info"
     dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: shouldi-extra-plugin\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text("[shouldi.operations]\nextra = shouldi_extra_plugin\nbroken = no_such_module_xyz\n")
+    (dist / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: shouldi-extra-plugin\nVersion: 1.0\n"
+    )
+    (dist / "entry_points.txt").write_text(
+        "[shouldi.operations]\nextra = shouldi_extra_plugin\nbroken = no_such_module_xyz\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     found = discover_operations()
     assert [o.name for o in found.operations["extra"]] == ["shout"]
@@ -98,12 +121,16 @@ def test_plugin_operations_are_discovered_and_join_a_flow(tmp_path, monkeypatch)
     bigger = flow.with_operations(found.operations["extra"])
     import shouldi_extra_plugin
 
-    assert run_flow(bigger, {"c": {ops.Number: 1}})["c"].get(shouldi_extra_plugin.Shout) == "3:NONE!"
+    assert (
+        run_flow(bigger, {"c": {ops.Number: 1}})["c"].get(shouldi_extra_plugin.Shout) == "3:NONE!"
+    )
     sys.modules.pop("shouldi_extra_plugin", None)
 
 
 def test_builtin_operations_are_published_under_the_entry_point_group():
     import importlib.metadata
 
-    names = {ep.name: ep.value for ep in importlib.metadata.entry_points(group="shouldi.operations")}
+    names = {
+        ep.name: ep.value for ep in importlib.metadata.entry_points(group="shouldi.operations")
+    }
     assert names.get("builtin") == "shouldi.operations"

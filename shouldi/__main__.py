@@ -1,0 +1,5 @@
+"""``python -m shouldi``."""
+
+from shouldi.cli.main import main
+
+main()

@@ -1,0 +1,115 @@
+"""Running the shouldi flow for a list of specs: the shared core of ``install``, ``scan`` and ``ci``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from shouldi.dataflow import ContextResult, Orchestrator
+from shouldi.errors import EXIT_BAD_INPUT
+from shouldi.operations.definitions import RequirementSpec, Session
+from shouldi.policy import Policy
+from shouldi.results import Severity
+from shouldi.verdict import PackageReport, Reason, Verdict
+
+__all__ = ["ScanSettings", "SpecOutcome", "scan_specs"]
+
+
+@dataclass(frozen=True)
+class ScanSettings:
+    index_url: str
+    policy: Policy
+    timeout: float = 30.0
+    scan_timeout: float = 900.0
+    cache_dir: Path | None = None
+    no_cache: bool = False
+    advisory_db: Path | None = None
+    pip_audit_osv_url: str | None = None
+    pip_audit: bool = True
+    safety_cli: bool = True
+    jobs: int = 4
+
+
+@dataclass(frozen=True)
+class SpecOutcome:
+    """The report for one spec, or why there is none (``bad_input``: the spec named nothing real)."""
+
+    spec: str
+    report: PackageReport
+    bad_input: bool = False
+    result: ContextResult | None = None
+
+
+def _report_without_verdict(spec: str, ctx: ContextResult) -> SpecOutcome:
+    failure = next((f for f in ctx.failures if f.operation == "resolve_release"), None)
+    if failure is not None:
+        bad = getattr(failure.exception, "exit_code", None) == EXIT_BAD_INPUT
+        reason = Reason("resolve", Severity.HIGH, failure.message, None, Verdict.ERROR)
+        return SpecOutcome(spec, PackageReport(spec, None, Verdict.ERROR, (reason,), {}, spec), bad, ctx)
+    problems = [f"{f.operation}: {f.message}" for f in ctx.failures] + [
+        f"{s.operation}: {s.reason}" for s in ctx.skipped
+    ]
+    message = "; ".join(problems) or "the scan was cancelled"
+    reason = Reason("scan", Severity.HIGH, message, None, Verdict.ERROR)
+    return SpecOutcome(spec, PackageReport(spec, None, Verdict.ERROR, (reason,), {}, spec), False, ctx)
+
+
+def _with_failures(report: PackageReport, ctx: ContextResult) -> PackageReport:
+    """Add the failures of operations to the report's reasons (they explain `error` verdicts)."""
+    extra = tuple(
+        Reason(f.operation, Severity.HIGH, f"{f.operation} failed: {f.message}", None, Verdict.ERROR)
+        for f in ctx.failures
+    )
+    if not extra:
+        return report
+    verdict = report.verdict if report.verdict.rank >= Verdict.ERROR.rank else Verdict.ERROR
+    from dataclasses import replace
+
+    return replace(report, verdict=verdict, reasons=report.reasons + extra)
+
+
+@contextlib.contextmanager
+def _no_progress() -> Iterator[Callable[[str], None]]:
+    yield lambda _spec: None
+
+
+async def _run(specs: Sequence[str], settings: ScanSettings,
+               on_done: Callable[[str], None]) -> list[SpecOutcome]:
+    from shouldi.flow import build_flow
+    from shouldi.index import ArtifactCache, make_client
+
+    cache = None if settings.no_cache else ArtifactCache(settings.cache_dir)
+    async with make_client(timeout=settings.timeout) as client:
+        session = Session(
+            client=client,
+            index_url=settings.index_url,
+            policy=settings.policy,
+            cache=cache,
+            scan_timeout=settings.scan_timeout,
+            advisory_db=settings.advisory_db,
+            pip_audit_osv_url=settings.pip_audit_osv_url,
+            pip_audit=settings.pip_audit,
+            safety_cli=settings.safety_cli,
+        )
+        contexts = [(s, {RequirementSpec: s, Session: session}) for s in dict.fromkeys(specs)]
+        outcomes: dict[str, SpecOutcome] = {}
+        async with Orchestrator(build_flow(), max_contexts=settings.jobs, process_workers=2) as orch:
+            async for ctx in orch.run_iter(contexts):
+                report = ctx.get(PackageReport, None)
+                if report is None:
+                    outcomes[ctx.context] = _report_without_verdict(ctx.context, ctx)
+                else:
+                    outcomes[ctx.context] = SpecOutcome(ctx.context, _with_failures(report, ctx), False, ctx)
+                on_done(ctx.context)
+    return [outcomes[s] for s in dict.fromkeys(specs)]
+
+
+def scan_specs(specs: Sequence[str], settings: ScanSettings,
+               progress: Callable[[], contextlib.AbstractContextManager[Callable[[str], None]]] | None = None
+               ) -> list[SpecOutcome]:
+    """Scan every spec concurrently (at most ``settings.jobs`` at once)."""
+    with (progress or _no_progress)() as on_done:
+        return asyncio.run(_run(specs, settings, on_done))

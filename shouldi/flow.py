@@ -1,0 +1,27 @@
+"""The shouldi flow: from a requirement spec to a verdict, as one DataFlow.
+
+Seeds per context: the requirement spec and the run's :class:`Session`. See the diagram in the
+README (``shouldi dataflow diagram``).
+"""
+
+from __future__ import annotations
+
+import functools
+
+from shouldi.dataflow import DataFlow, Operation
+from shouldi.operations.definitions import RequirementSpec, Session
+
+__all__ = ["SEEDS", "build_flow", "builtin_operations"]
+
+SEEDS = (RequirementSpec, Session)
+
+
+def builtin_operations() -> list[Operation]:
+    import shouldi.operations as ops
+
+    return [getattr(ops, name) for name in ops.__all__]
+
+
+@functools.lru_cache(maxsize=1)
+def build_flow() -> DataFlow:
+    return DataFlow.build(builtin_operations(), seeds=SEEDS)

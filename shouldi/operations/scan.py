@@ -1,0 +1,76 @@
+"""Scanner operations: bandit, our heuristics, metadata signals and typosquatting.
+
+Scanners read files only. Each returns a :class:`~shouldi.results.CheckResult`; when the
+archive was refused there is nothing to scan, which is SKIPPED (the archive finding fails the
+verdict on its own).
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime, timezone
+
+from shouldi.dataflow import op
+from shouldi.operations.definitions import (
+    BanditResult,
+    Extraction,
+    HeuristicsResult,
+    MetadataResult,
+    Session,
+    TyposquatResult,
+)
+from shouldi.results import CheckResult, PackageMetadata, Release, Status
+
+__all__ = ["bandit_scan", "heuristics_scan", "metadata_scan", "typosquat_scan"]
+
+
+def _nothing_to_scan(check: str) -> CheckResult:
+    return CheckResult(check, Status.SKIPPED, reason="nothing to scan: the archive was refused")
+
+
+@op
+def bandit_scan(extraction: Extraction, session: Session) -> BanditResult:
+    """bandit over the tree, split across worker processes (bandit has no parallel mode)."""
+    if extraction.tree is None:
+        return BanditResult(_nothing_to_scan("bandit"))
+    from shouldi.scanners.bandit import BanditScanner
+
+    return BanditResult(BanditScanner(timeout=session.scan_timeout).scan(extraction.tree.root))
+
+
+@op(executor="process")
+def heuristics_scan(extraction: Extraction) -> HeuristicsResult:
+    """Our AST heuristics for install-time and malicious code (in a process: CPU-bound)."""
+    if extraction.tree is None:
+        return HeuristicsResult(_nothing_to_scan("heuristics"))
+    from shouldi.scanners.heuristics import HeuristicsScanner
+
+    return HeuristicsResult(HeuristicsScanner().scan(extraction.tree.root))
+
+
+@op
+def metadata_scan(release: Release, metadata: PackageMetadata, session: Session) -> MetadataResult:
+    """Age, release history, missing project information, yanked."""
+    from shouldi.scanners.metadata import metadata_signals
+
+    now = session.now or datetime.now(timezone.utc)
+    return MetadataResult(metadata_signals(metadata, release, now))
+
+
+@functools.lru_cache(maxsize=1)
+def _popular() -> object:
+    from shouldi.scanners.typosquat import PopularNames
+
+    return PopularNames.load()
+
+
+@op
+def typosquat_scan(release: Release) -> TyposquatResult:
+    """Names one or two edits away from a popular package, or a known confusion of one."""
+    from shouldi.scanners.typosquat import PopularNames, find_typosquats
+
+    popular = _popular()
+    assert isinstance(popular, PopularNames)
+    findings = find_typosquats(release.name, popular)
+    note = f"compared with {len(popular.names)} popular names ({popular.source}, {popular.as_of})"
+    return TyposquatResult(CheckResult("typosquat", Status.OK, findings, note, {"matches": len(findings)}))

@@ -1,0 +1,107 @@
+"""Scan records: one flat row per package release, for datasets, CI reports and the risk model.
+
+A record holds the release's identity (:data:`shouldi.sources.KEY_COLUMNS`), every feature the
+flow collected (a fixed schema, :data:`FEATURE_COLUMNS`, so files from different runs line up),
+the verdict and its reasons, and the tools' versions and the time of the scan.
+
+Leakage: ``advisories.*`` columns stay in the record (the verdict uses them) but are not model
+inputs: the model's label is derived from the same advisory data. :data:`MODEL_FEATURES` is
+the list a model may learn from.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime, timezone
+
+from shouldi import __version__
+from shouldi.verdict import PackageReport
+
+__all__ = ["FEATURE_COLUMNS", "MODEL_FEATURES", "RECORD_COLUMNS", "Scalar", "report_to_record"]
+
+Scalar = str | int | float | bool | None
+
+_LEVELS = ("low", "medium", "high")
+HEURISTIC_RULES = (
+    "exec-decoded-data", "exec-dynamic", "dynamic-import", "process-spawn", "network",
+    "secret-env", "environ-dump", "credential-path", "write-outside", "custom-install-command",
+    "in-tree-build-backend", "pth-import-line", "long-line", "high-entropy-string",
+    "encoded-blob", "binary-file", "compiled-bytecode", "file-too-large", "unparsable-install-code",
+)
+METADATA_FEATURES = (
+    "days_since_first_release", "release_count", "days_since_release",
+    "days_since_latest_release", "is_latest", "missing_repository_url", "missing_homepage",
+    "missing_license", "yanked",
+)
+
+#: (column, check, count key) for every numeric feature.
+_FEATURES: tuple[tuple[str, str, str], ...] = (
+    *((f"bandit.{s}_{c}", "bandit", f"{s}_{c}") for s in _LEVELS for c in _LEVELS),
+    *((f"bandit.{k}", "bandit", k) for k in ("loc", "files", "skipped_files", "nosec")),
+    *((f"heuristics.severity_{s}", "heuristics", f"severity_{s}")
+      for s in ("info", "low", "medium", "high", "critical")),
+    *((f"heuristics.{r}", "heuristics", r) for r in HEURISTIC_RULES),
+    *((f"heuristics.{k}", "heuristics", k) for k in ("files", "python_files", "unparsable_files")),
+    *((f"metadata.{k}", "metadata", k) for k in METADATA_FEATURES),
+    ("typosquat.matches", "typosquat", "matches"),
+    ("archive.members", "archive", "members"),
+    ("archive.bytes", "archive", "bytes"),
+    ("archive.refused", "archive", "refused"),
+    ("advisories.count", "advisories", "advisories"),
+)
+FEATURE_COLUMNS: tuple[str, ...] = tuple(c for c, _, _ in _FEATURES)
+MODEL_FEATURES: tuple[str, ...] = tuple(c for c in FEATURE_COLUMNS if not c.startswith("advisories."))
+
+_STATUS_COLUMNS = tuple(f"{c}.status" for c in
+                        ("archive", "bandit", "heuristics", "advisories", "metadata", "typosquat"))
+RECORD_COLUMNS: tuple[str, ...] = (
+    "name", "version", "artifact_sha256", "index_url", "requested", "artifact_filename",
+    "artifact_kind", "verdict", "reasons", "advisory_ids", *_STATUS_COLUMNS, *FEATURE_COLUMNS,
+    "bandit.version", "shouldi.version", "scanned_at",
+)
+
+
+def report_to_record(report: PackageReport, index_url: str,
+                     scanned_at: datetime | None = None) -> dict[str, Scalar]:
+    """The flat record of one report. Unknown features are ``None``, never 0."""
+    checks = report.checks
+    artifact = report.artifact
+    record: dict[str, Scalar] = {
+        "name": report.name,
+        "version": report.version,
+        "artifact_sha256": artifact.sha256 if artifact else None,
+        "index_url": index_url,
+        "requested": report.requested,
+        "artifact_filename": artifact.filename if artifact else None,
+        "artifact_kind": artifact.kind if artifact else None,
+        "verdict": report.verdict.value,
+        "reasons": json.dumps([
+            {"check": r.check, "severity": r.severity.value, "message": r.message,
+             "evidence": r.evidence, "verdict": r.verdict.value} for r in report.reasons
+        ]),
+        "advisory_ids": " ".join(a.id for a in report.advisories),
+    }
+    for column in _STATUS_COLUMNS:
+        check = checks.get(column.split(".")[0])
+        record[column] = check.status.value if check else None
+    for column, check_name, key in _FEATURES:
+        record[column] = _count(checks.get(check_name), key)
+    bandit = checks.get("bandit")
+    record["bandit.version"] = bandit.tool_version if bandit else None
+    record["shouldi.version"] = __version__
+    record["scanned_at"] = (scanned_at or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+    return record
+
+
+def _count(check: object, key: str) -> Scalar:
+    """A count of a check that ran (``ok``); unknown (None) when it did not."""
+    from shouldi.verdict import CheckSummary
+
+    if not isinstance(check, CheckSummary):
+        return None
+    counts: Mapping[str, int] = check.counts
+    if key in counts:
+        return counts[key]
+    # Metadata omits what it does not know; other checks omit zero counts when they ran.
+    return 0 if check.status.value == "ok" and key not in METADATA_FEATURES else None

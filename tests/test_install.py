@@ -1,0 +1,198 @@
+"""``shouldi install`` end to end on the hermetic local index: real sdists, real bandit runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import hostile_archives
+import pytest
+from click.testing import CliRunner
+
+from shouldi.cli.main import cli
+
+CLEAN_FILES = {"cleanpkg2/__init__.py": "def add(a, b):\n    return a + b\n"}
+
+
+def run(index, tmp_path: Path, *args: str, fmt: str = "json"):
+    argv = [
+        "install", *args, "--index-url", index.url, "--cache-dir", str(tmp_path / "cache"),
+        "--advisory-db", str(tmp_path / "advisories.sqlite"), "--no-pip-audit", "--no-safety-cli",
+        "--timeout", "5", "--format", fmt,
+    ]
+    result = CliRunner().invoke(cli, argv, catch_exceptions=False)
+    data = json.loads(result.stdout) if fmt == "json" and result.stdout.startswith("{") else None
+    return result, data
+
+
+def only(data):
+    (pkg,) = data["packages"]
+    return pkg
+
+
+def test_clean_package_passes(local_index, tmp_path):
+    result, data = run(local_index, tmp_path, "cleanpkg")
+    pkg = only(data)
+    assert (pkg["name"], pkg["version"], pkg["verdict"]) == ("cleanpkg", "1.0.0", "pass"), pkg["reasons"]
+    assert result.exit_code == 0
+    assert pkg["checks"]["bandit"]["status"] == "ok"
+    assert pkg["checks"]["heuristics"]["status"] == "ok"
+    assert pkg["checks"]["advisories"]["status"] == "ok"
+    assert "pypi-json" in pkg["checks"]["advisories"]["reason"]
+    assert pkg["artifact"]["filename"] == "cleanpkg-1.0.0.tar.gz"
+
+
+def test_text_output_is_one_line_per_package_with_reasons(local_index, tmp_path):
+    result, _ = run(local_index, tmp_path, "cleanpkg", "evilpkg", fmt="text")
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("PASS  cleanpkg 1.0.0")
+    evil = next(i for i, line in enumerate(lines) if line.startswith("FAIL  evilpkg 0.1.0"))
+    assert "setup.py:" in lines[evil + 1]
+    assert result.exit_code == 1
+
+
+def test_advisory_in_the_json_api_fails_with_its_id(local_index, tmp_path):
+    local_index.add_sdist(CLEAN_FILES, "vulnpkg", "2.0", vulnerabilities=[{
+        "id": "PYSEC-2099-1", "aliases": ["CVE-2099-0001"], "summary": "remote code execution",
+        "fixed_in": ["2.1"], "details": "bad", "link": "https://example.invalid/PYSEC-2099-1",
+    }])
+    result, data = run(local_index, tmp_path, "vulnpkg")
+    pkg = only(data)
+    assert pkg["verdict"] == "fail" and result.exit_code == 1
+    reason = next(r for r in pkg["reasons"] if r["check"] == "advisories")
+    assert reason["message"].startswith("PYSEC-2099-1")
+    assert "CVE-2099-0001" in reason["evidence"] and "fixed in: 2.1" in reason["evidence"]
+
+
+def test_local_osv_advisory_fails_an_older_release(local_index, tmp_path):
+    local_index.add_sdist(CLEAN_FILES, "oldpkg", "1.0")
+    local_index.add_sdist(CLEAN_FILES, "oldpkg", "1.1")
+    osv = tmp_path / "osv" / "GHSA-xxxx-yyyy-zzzz.json"
+    osv.parent.mkdir()
+    osv.write_text(json.dumps({
+        "id": "GHSA-xxxx-yyyy-zzzz", "modified": "2099-01-01T00:00:00Z", "aliases": ["CVE-2099-7"],
+        "summary": "oldpkg leaks secrets",
+        "affected": [{"package": {"ecosystem": "PyPI", "name": "oldpkg"},
+                      "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.1"}]}]}],
+    }))
+    db = tmp_path / "advisories.sqlite"
+    imported = CliRunner().invoke(cli, ["db", "--store", str(db), "import", str(osv.parent)])
+    assert imported.exit_code == 0, imported.output
+    result, data = run(local_index, tmp_path, "oldpkg==1.0")
+    pkg = only(data)
+    assert pkg["verdict"] == "fail", pkg["reasons"]
+    assert any(r["message"].startswith("GHSA-xxxx-yyyy-zzzz") for r in pkg["reasons"])
+    result, data = run(local_index, tmp_path, "oldpkg==1.1")
+    assert only(data)["verdict"] == "pass"
+
+
+def test_no_advisory_source_for_an_old_release_is_an_error_not_a_pass(local_index, tmp_path):
+    local_index.add_sdist(CLEAN_FILES, "twopkg", "1.0")
+    local_index.add_sdist(CLEAN_FILES, "twopkg", "2.0")
+    result, data = run(local_index, tmp_path, "twopkg==1.0")
+    pkg = only(data)
+    assert pkg["verdict"] == "error" and result.exit_code == 3
+    assert pkg["checks"]["advisories"]["status"] == "skipped"
+    assert "no advisory source could vouch" in pkg["checks"]["advisories"]["reason"]
+
+
+def test_malicious_setup_py_fails_with_file_and_line(local_index, tmp_path):
+    result, data = run(local_index, tmp_path, "evilpkg")
+    pkg = only(data)
+    assert pkg["verdict"] == "fail" and result.exit_code == 1
+    setup_lines = (Path(__file__).parent / "packages/evilpkg/setup.py").read_text().splitlines()
+    exec_line = next(i for i, line in enumerate(setup_lines, 1) if "exec(base64" in line)
+    evidence = [r["evidence"] for r in pkg["reasons"] if r["check"] == "heuristics" and r["verdict"] == "fail"]
+    assert any(e and e.endswith(f"setup.py:{exec_line}") for e in evidence), evidence
+
+
+def test_package_code_is_never_executed(local_index, tmp_path, sentinel_dir):
+    result, data = run(local_index, tmp_path, "sentinelpkg")
+    assert only(data)["version"] == "0.1.0"
+    assert list(sentinel_dir.iterdir()) == []  # setup.py, __init__.py, backend.py never ran
+
+
+def test_wheel_only_package_is_scanned(local_index, tmp_path):
+    local_index.add_wheel(CLEAN_FILES, "wheelonly", "3.0")
+    result, data = run(local_index, tmp_path, "wheelonly")
+    pkg = only(data)
+    assert pkg["artifact"]["filename"] == "wheelonly-3.0-py3-none-any.whl"
+    assert pkg["verdict"] == "pass", pkg["reasons"]
+
+
+def test_unknown_name_is_bad_input_with_a_suggestion(local_index, tmp_path):
+    result, _ = run(local_index, tmp_path, "cleanpgk")
+    assert result.exit_code == 2
+    assert "cleanpkg" in result.stderr  # did you mean
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("spec", ["foo==", "foo @ https://example.invalid/x.tgz", "==1.0"], ids=["dangling", "url", "no-name"])
+def test_bad_spec_is_a_usage_error(local_index, tmp_path, spec):
+    result, _ = run(local_index, tmp_path, spec)
+    assert result.exit_code == 2
+    assert "Invalid value for 'SPECS...'" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_scanner_timeout_is_an_error_verdict(local_index, tmp_path):
+    result, data = run(local_index, tmp_path, "cleanpkg", "--scan-timeout", "0.01")
+    pkg = only(data)
+    assert pkg["verdict"] == "error" and result.exit_code == 3
+    assert pkg["checks"]["bandit"]["status"] == "error"
+    assert "timed out" in pkg["checks"]["bandit"]["reason"]
+
+
+def test_scanner_crash_is_an_error_verdict(local_index, tmp_path, monkeypatch):
+    from shouldi.scanners.bandit import BanditScanner
+
+    def crash(self, tree):
+        raise RuntimeError("scanner blew up")
+
+    monkeypatch.setattr(BanditScanner, "scan", crash)
+    result, data = run(local_index, tmp_path, "cleanpkg")
+    pkg = only(data)
+    assert pkg["verdict"] == "error" and result.exit_code == 3
+    assert "bandit" not in pkg["checks"]
+    assert any("bandit_scan failed: scanner blew up" in r["message"] for r in pkg["reasons"])
+
+
+@pytest.mark.parametrize("builder", ["traversal_tar", "symlink_out_tar", "char_device_tar"])
+def test_hostile_archive_fails(local_index, tmp_path, builder):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (tmp_path / "built").mkdir()
+    archive = getattr(hostile_archives, builder)(tmp_path / "built", outside)
+    local_index.add_raw_file("hostile", "1.0", "hostile-1.0.tar.gz", archive.read_bytes())
+    result, data = run(local_index, tmp_path, "hostile")
+    pkg = only(data)
+    assert pkg["verdict"] == "fail" and result.exit_code == 1
+    assert pkg["reasons"][0]["check"] == "archive"
+    assert list(outside.iterdir()) == []
+
+
+def test_download_fault_is_an_error(local_index, tmp_path):
+    local_index.fault("files/*", "500")
+    result, data = run(local_index, tmp_path, "cleanpkg")
+    pkg = only(data)
+    assert pkg["verdict"] == "error" and result.exit_code == 3
+    assert any("download_artifact" in r["message"] for r in pkg["reasons"])
+
+
+def test_second_scan_downloads_nothing(local_index, tmp_path):
+    run(local_index, tmp_path, "cleanpkg")
+    local_index.clear()
+    result, data = run(local_index, tmp_path, "cleanpkg")
+    assert only(data)["verdict"] == "pass"
+    assert not [p for p in local_index.paths() if "/files/" in p]
+
+
+def test_policy_file_is_honoured_and_typos_refused(local_index, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("shouldi.toml").write_text("heuristics_fail = 'critical'\nheuristics_warn = 'critical'\n")
+    result, data = run(local_index, tmp_path, "evilpkg")
+    assert only(data)["verdict"] in {"fail", "warn"}
+    Path("shouldi.toml").write_text("heuristic_fail = 'high'\n")
+    result, _ = run(local_index, tmp_path, "cleanpkg")
+    assert result.exit_code == 2
+    assert "unknown policy setting 'heuristic_fail'" in result.stderr
