@@ -311,7 +311,7 @@ class _ContextRun:
     def fail(self, o: Operation, e: BaseException, parents: tuple[int, ...], attempts: int) -> None:
         self.failed_ops.add(o.name)
         message = str(e) or type(e).__name__
-        self.failures.append(Failure(o.name, type(e).__name__, message, parents, attempts))
+        self.failures.append(Failure(o.name, type(e).__name__, message, parents, attempts, e))
 
     def dispatch_waiting(self) -> bool:
         """Dispatch operations whose only missing inputs are optional. True if any started."""

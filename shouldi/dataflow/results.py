@@ -46,6 +46,16 @@ class Failure:
     message: str
     input_ids: tuple[int, ...]
     attempts: int = 1
+    exception: BaseException | None = dataclasses.field(default=None, compare=False, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "operation": self.operation,
+            "error_type": self.error_type,
+            "message": self.message,
+            "input_ids": list(self.input_ids),
+            "attempts": self.attempts,
+        }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,7 +153,7 @@ class ContextResult:
                 }
                 for v in self.values
             ],
-            "failures": [dataclasses.asdict(f) for f in self.failures],
+            "failures": [f.to_dict() for f in self.failures],
             "skipped": [dataclasses.asdict(s) for s in self.skipped],
         }
 
