@@ -13,7 +13,6 @@ import click
 
 from shouldi.cli.options import RequirementSpecType, scan_options
 from shouldi.errors import EXIT_BAD_INPUT, EXIT_ERROR
-from shouldi.verdict import Verdict, exit_code_for
 
 __all__ = ["install"]
 
@@ -65,6 +64,7 @@ def install(specs: tuple[str, ...], fmt: str, verbose: bool, then_install: bool,
     """
     from shouldi.cli.runner import ScanSettings, scan_specs
     from shouldi.policy import load_policy
+    from shouldi.verdict import Verdict, exit_code_for
 
     settings = ScanSettings(
         index_url=index_url, policy=load_policy(path=policy_file), timeout=timeout,

@@ -24,8 +24,26 @@ from shouldi.errors import EXIT_ERROR, ShouldiError
 __all__ = ["cli", "main"]
 
 
+#: Subcommands, imported only when used so that start-up stays fast.
+LAZY_COMMANDS = {
+    "install": "shouldi.cli.install:install",
+    "db": "shouldi.cli.db:db",
+}
+
+
 class _Group(click.Group):
-    """A group that turns shouldi's errors into one line and a deliberate exit code."""
+    """Lazily loaded subcommands; shouldi's errors become one line and a deliberate exit code."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY_COMMANDS and cmd_name not in self.commands:
+            import importlib
+
+            module, _, attr = LAZY_COMMANDS[cmd_name].partition(":")
+            self.add_command(getattr(importlib.import_module(module), attr), cmd_name)
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -65,20 +83,6 @@ def dataflow_export() -> None:
     from shouldi.flow import build_flow
 
     click.echo(flow_to_json(build_flow()))
-
-
-def _register() -> None:
-    from shouldi.cli.install import install
-
-    cli.add_command(install)
-    try:
-        from shouldi.cli.db import db
-    except ImportError:  # pragma: no cover - the db commands ship with shouldi
-        return
-    cli.add_command(db)
-
-
-_register()
 
 
 def main(argv: Sequence[str] | None = None) -> None:
