@@ -1,0 +1,67 @@
+"""A content-addressed artifact cache, so a second scan of a release downloads nothing.
+
+Files are stored by their sha256 (``<root>/ab/abcdef...``). Writes are atomic (temp file in
+the same directory, then ``os.replace``), so a crash never leaves a half file under a valid
+key. Readers still verify the hash when copying out (see :func:`shouldi.index.download`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import platformdirs
+
+__all__ = ["ArtifactCache", "default_cache_root"]
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def default_cache_root() -> Path:
+    """``<user cache dir>/shouldi/artifacts``."""
+    return Path(platformdirs.user_cache_dir("shouldi")) / "artifacts"
+
+
+def _check_key(sha256: str) -> str:
+    key = sha256.lower()
+    if not _SHA256.fullmatch(key):
+        raise ValueError(f"not a sha256 hex digest: {sha256!r}")
+    return key
+
+
+class ArtifactCache:
+    """Artifacts keyed by sha256 under ``root`` (default: the user cache directory)."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = root if root is not None else default_cache_root()
+
+    def path_for(self, sha256: str) -> Path:
+        """Where the artifact with this digest lives (whether or not it is there)."""
+        key = _check_key(sha256)
+        return self.root / key[:2] / key
+
+    def get(self, sha256: str) -> Path | None:
+        """The cached file for ``sha256``, or None."""
+        path = self.path_for(sha256)
+        return path if path.is_file() else None
+
+    def put(self, sha256: str, src: Path) -> Path:
+        """Copy ``src`` (already verified by the caller) into the cache; return its path."""
+        dest = self.path_for(sha256)
+        dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as out, src.open("rb") as inp:
+                shutil.copyfileobj(inp, out, 1 << 20)
+            Path(tmp).replace(dest)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return dest
+
+    def discard(self, sha256: str) -> None:
+        """Forget an entry (e.g. one that no longer matches its digest)."""
+        self.path_for(sha256).unlink(missing_ok=True)

@@ -1,0 +1,124 @@
+"""Fixtures shared by the whole suite: the hermetic local index and the sentinel guard.
+
+- ``local_index``: a fresh PyPI-compatible index (see tests/index_server.py) preloaded with
+  the packages in tests/packages/ (cleanpkg 1.0.0 sdist+wheel, sentinelpkg 0.1.0 sdist,
+  evilpkg 0.1.0 sdist). Add more with ``.add_sdist``/``.add_wheel``/``.add_raw_file``,
+  break it with ``.fault(pattern, kind)``, check ``.requests``.
+- ``local_index_factory(json_api=..., simple_json=..., preload=..., stall_seconds=...)``
+  for variants (an index without the JSON API, HTML-only, empty).
+- ``built_packages``: the session's real sdists/wheels of tests/packages/, by name.
+- ``with_client(fn, **make_client_kwargs)``: run ``await fn(client)`` with a fresh client
+  from ``make_client`` (defaults for tests: timeout 5s, 1 retry, no backoff).
+- ``sentinel_dir``: $SHOULDI_SENTINEL_DIR for the session. After EVERY test it must be
+  empty: a file there means code from a scanned package was executed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from builders import make_sdist, make_wheel, read_tree
+from index_server import IndexServer, LocalIndex
+
+from shouldi.index import make_client
+
+PACKAGES_DIR = Path(__file__).parent / "packages"
+
+
+@dataclass(frozen=True)
+class BuiltPackage:
+    name: str
+    version: str
+    source: Path
+    sdist: Path
+    wheel: Path | None = None
+
+
+@pytest.fixture(scope="session")
+def sentinel_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    path = tmp_path_factory.mktemp("sentinels")
+    old = os.environ.get("SHOULDI_SENTINEL_DIR")
+    os.environ["SHOULDI_SENTINEL_DIR"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("SHOULDI_SENTINEL_DIR", None)
+    else:
+        os.environ["SHOULDI_SENTINEL_DIR"] = old
+
+
+@pytest.fixture(autouse=True)
+def _no_package_code_ran(sentinel_dir: Path) -> Iterator[None]:
+    yield
+    ran = sorted(p.name for p in sentinel_dir.iterdir())
+    if ran:
+        for p in sentinel_dir.iterdir():
+            p.unlink()
+        pytest.fail(f"code from a scanned package was EXECUTED (sentinels: {', '.join(ran)})")
+
+
+@pytest.fixture(scope="session")
+def built_packages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, BuiltPackage]:
+    """Real archives of tests/packages/*, built once per session without any build backend."""
+    out = tmp_path_factory.mktemp("built")
+    versions = {"cleanpkg": "1.0.0", "sentinelpkg": "0.1.0", "evilpkg": "0.1.0"}
+    built = {}
+    for name, version in versions.items():
+        src = PACKAGES_DIR / name
+        wheel = None
+        if name == "cleanpkg":  # a wheel holds the import package only
+            code = {f"{name}/{rel}": data for rel, data in read_tree(src / name).items()}
+            wheel = make_wheel(out, name, version, code)
+        built[name] = BuiltPackage(name, version, src, make_sdist(out, name, version, src), wheel)
+    return built
+
+
+@pytest.fixture(scope="session")
+def index_server() -> Iterator[IndexServer]:
+    with IndexServer() as server:
+        yield server
+
+
+@pytest.fixture
+def local_index_factory(
+    index_server: IndexServer, built_packages: dict[str, BuiltPackage]
+) -> Iterator[Callable[..., LocalIndex]]:
+    made: list[LocalIndex] = []
+
+    def make(*, preload: bool = True, **kw: Any) -> LocalIndex:
+        index = index_server.new_index(**kw)
+        made.append(index)
+        if preload:
+            for pkg in built_packages.values():
+                for path in filter(None, (pkg.sdist, pkg.wheel)):
+                    index.add_raw_file(pkg.name, pkg.version, path.name, path.read_bytes())
+        return index
+
+    yield make
+    for index in made:
+        index.close()
+
+
+@pytest.fixture
+def local_index(local_index_factory: Callable[..., LocalIndex]) -> LocalIndex:
+    return local_index_factory()
+
+
+@pytest.fixture
+def with_client() -> Callable[..., Any]:
+    def run(fn: Callable[[httpx.AsyncClient], Awaitable[Any]], **kw: Any) -> Any:
+        options = {"timeout": 5.0, "retries": 1, "backoff": 0.0, **kw}
+
+        async def main() -> Any:
+            async with make_client(**options) as client:
+                return await fn(client)
+
+        return asyncio.run(main())
+
+    return run

@@ -1,0 +1,3 @@
+"""Nothing to see here."""
+
+VERSION = "0.1.0"
