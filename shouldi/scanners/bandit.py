@@ -1,0 +1,226 @@
+"""Bandit, run as subprocesses over an extracted tree, hardened against the tree itself.
+
+The scanned package must not be able to switch bandit off. So:
+
+* ``--ignore-nosec``: ``# nosec`` comments are honoured by default and would hide payloads;
+  we still count the findings they tried to hide (``counts["nosec"]``).
+* Bandit reads a ``.bandit`` INI from any directory target (``os.walk``), which can set
+  ``skips``/``exclude``/``configfile``. We pass explicit *files*, never directories, and point
+  ``--ini`` at our own empty ``[bandit]`` file. Bandit reads ``setup.cfg``/``pyproject.toml``
+  only when given ``-c``, which we never pass.
+* ``-x ""``: the default exclusions are substring matches (``.git``, ``CVS``, ``.eggs``...)
+  that a package could use to hide a module; we exclude nothing.
+* ``python -I``: ``-m`` would otherwise put the working directory (the tree) first on
+  ``sys.path`` and a ``yaml.py`` in the tree would run when bandit imports PyYAML.
+
+Bandit has no parallel mode, so large trees are split into size-balanced chunks, one
+process each, and the JSON reports merged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from shouldi.results import CheckResult, Finding, Severity, Status
+from shouldi.scanners._procs import run_all
+from shouldi.scanners.errors import ScannerError, ToolFailed
+from shouldi.scanners.interface import path_weight
+
+__all__ = ["BanditScanner", "plan_chunks"]
+
+_SOURCE_SUFFIXES = (".py", ".pyw")
+_LEVELS = ("low", "medium", "high")
+_SEVERITY = {"LOW": Severity.LOW, "MEDIUM": Severity.MEDIUM, "HIGH": Severity.HIGH}
+_NOSEC = re.compile(r"#\s*nosec", re.IGNORECASE)
+#: Bytes of file arguments per process: far below ARG_MAX (and MAX_ARG_STRLEN) everywhere.
+ARG_BUDGET = 100_000
+
+
+def plan_chunks(
+    files: Sequence[tuple[str, int]],
+    workers: int,
+    single_below: int = 200_000,
+    arg_budget: int = ARG_BUDGET,
+) -> list[list[str]]:
+    """Split ``(name, size)`` pairs into balanced chunks, one bandit process each.
+
+    Small trees (total size below ``single_below``) get one chunk; otherwise up to ``workers``
+    chunks balanced by size (largest file first into the lightest chunk). Any chunk whose
+    arguments exceed ``arg_budget`` bytes is cut further, so the command line always fits.
+    """
+    total = sum(size for _, size in files)
+    count = 1 if total < single_below or workers <= 1 else max(1, min(workers, len(files)))
+    bins: list[list[str]] = [[] for _ in range(count)]
+    loads = [0] * count
+    for name, size in sorted(files, key=lambda f: (-f[1], f[0])):
+        lightest = loads.index(min(loads))
+        bins[lightest].append(name)
+        loads[lightest] += size
+    chunks: list[list[str]] = []
+    for chunk in bins:
+        current: list[str] = []
+        used = 0
+        for name in chunk:
+            cost = len(os.fsencode(name)) + 1
+            if current and used + cost > arg_budget:
+                chunks.append(current)
+                current, used = [], 0
+            current.append(name)
+            used += cost
+        if current:
+            chunks.append(current)
+    return chunks
+
+
+class BanditScanner:
+    """Run bandit on every ``.py``/``.pyw`` file of a tree; keep every finding."""
+
+    name = "bandit"
+    required = True
+
+    def __init__(
+        self, timeout: float = 600, workers: int | None = None,
+        single_process_below: int = 200_000,
+    ) -> None:
+        self.timeout = timeout
+        self.workers = workers if workers is not None else (os.cpu_count() or 1)
+        #: trees with less Python than this (bytes) use one process: start-up costs ~0.5 s
+        self.single_process_below = single_process_below
+
+    def scan(self, tree: Path) -> CheckResult:
+        start = time.monotonic()
+        tool_version = _bandit_version()
+        try:
+            files = list(_python_files(tree))
+            if not files:
+                return CheckResult(
+                    check=self.name, status=Status.OK, reason="no Python files to scan",
+                    counts=_empty_counts(), tool_version=tool_version,
+                    duration_s=time.monotonic() - start,
+                )
+            chunks = plan_chunks(files, self.workers, self.single_process_below)
+            reports = self._run(tree, chunks)
+            result = _merge(reports, tree, len(files))
+        except ScannerError as err:
+            result = CheckResult(check=self.name, status=Status.ERROR, reason=str(err))
+        except OSError as err:
+            result = CheckResult(check=self.name, status=Status.ERROR,
+                                 reason=f"cannot read the tree: {err}")
+        return replace(result, tool_version=tool_version, duration_s=time.monotonic() - start)
+
+    def _run(self, tree: Path, chunks: list[list[str]]) -> list[dict[str, Any]]:
+        with tempfile.TemporaryDirectory(prefix="shouldi-bandit-") as scratch:
+            ini = Path(scratch, "bandit.ini")
+            ini.write_text("[bandit]\n", encoding="utf-8")
+            base = [sys.executable, "-I", "-m", "bandit", "-f", "json", "-q", "-n", "1",
+                    "--ignore-nosec", "-x", "", "--ini", str(ini), "--"]
+            commands = [base + [f"./{name}" for name in chunk] for chunk in chunks]
+            outputs = run_all(commands, cwd=tree, timeout=self.timeout,
+                              workers=self.workers, what="bandit")
+        return [_parse(code, out, err) for code, out, err in outputs]
+
+
+def _bandit_version() -> str | None:
+    try:
+        return version("bandit")
+    except PackageNotFoundError:
+        return None
+
+
+def _python_files(tree: Path) -> Iterable[tuple[str, int]]:
+    """``(relative posix name, size)`` of regular source files; symlinks are not followed."""
+    for dirpath, dirnames, filenames in os.walk(tree):
+        dirnames.sort()
+        for filename in sorted(filenames):
+            if not filename.endswith(_SOURCE_SUFFIXES):
+                continue
+            path = Path(dirpath, filename)
+            if path.is_symlink() or not path.is_file():
+                continue
+            yield path.relative_to(tree).as_posix(), path.stat().st_size
+
+
+def _parse(code: int, out: bytes, err: bytes) -> dict[str, Any]:
+    if code not in (0, 1):
+        lines = err.decode("utf-8", "replace").strip().splitlines() or ["(no output)"]
+        raise ToolFailed(f"bandit exited with code {code}: {lines[-1]}")
+    try:
+        report = json.loads(out)
+    except ValueError as e:
+        raise ToolFailed(f"bandit printed unreadable JSON: {e}") from e
+    if not isinstance(report, dict):
+        raise ToolFailed("bandit printed JSON that is not a report object")
+    return report
+
+
+def _empty_counts() -> dict[str, int]:
+    counts = {f"{s}_{c}": 0 for s in _LEVELS for c in _LEVELS}
+    counts.update(loc=0, files=0, skipped_files=0, nosec=0)
+    return counts
+
+
+def _normalise(name: str) -> str:
+    return os.path.normpath(name).replace(os.sep, "/")
+
+
+def _merge(reports: list[dict[str, Any]], tree: Path, file_count: int) -> CheckResult:
+    counts = _empty_counts()
+    counts["files"] = file_count
+    findings: list[Finding] = []
+    warnings: list[str] = []
+    lines_cache: dict[str, list[str]] = {}
+    for report in reports:
+        counts["loc"] += int(report.get("metrics", {}).get("_totals", {}).get("loc", 0))
+        for error in report.get("errors", []):
+            counts["skipped_files"] += 1
+            warnings.append(f"bandit could not scan {_normalise(str(error.get('filename')))}: "
+                            f"{error.get('reason', 'unknown reason')}")
+        for issue in report.get("results", []):
+            finding = _finding(issue)
+            findings.append(finding)
+            sev, conf = str(issue.get("issue_severity")), str(issue.get("issue_confidence"))
+            key = f"{sev.lower()}_{conf.lower()}"
+            counts[key] = counts.get(key, 0) + 1
+            if _has_nosec(tree, finding.file or "", issue.get("line_range") or [], lines_cache):
+                counts["nosec"] += 1
+    findings.sort(key=lambda f: (f.file or "", f.line or 0, f.rule))
+    status, reason = Status.OK, None
+    if counts["skipped_files"] >= file_count:
+        status, reason = Status.ERROR, f"bandit could parse none of the {file_count} Python files"
+    return CheckResult(check="bandit", status=status, findings=tuple(findings), reason=reason,
+                       counts=counts, warnings=tuple(sorted(warnings)))
+
+
+def _finding(issue: dict[str, Any]) -> Finding:
+    relname = _normalise(str(issue.get("filename", "")))
+    return Finding(
+        check="bandit",
+        rule=str(issue.get("test_id", "?")),
+        severity=_SEVERITY.get(str(issue.get("issue_severity")), Severity.INFO),
+        confidence=_SEVERITY.get(str(issue.get("issue_confidence")), Severity.INFO),
+        message=str(issue.get("issue_text", "")),
+        file=relname,
+        line=int(issue["line_number"]) if issue.get("line_number") is not None else None,
+        weight=path_weight(relname),
+    )
+
+
+def _has_nosec(tree: Path, relname: str, line_range: list[int], cache: dict[str, list[str]]) -> bool:
+    """Did the package put a ``# nosec`` on this finding (which bandit would have hidden)?"""
+    if relname not in cache:
+        try:
+            cache[relname] = (tree / relname).read_text("utf-8", "replace").splitlines()
+        except OSError:
+            cache[relname] = []
+    lines = cache[relname]
+    return any(0 < n <= len(lines) and _NOSEC.search(lines[n - 1]) for n in line_range)

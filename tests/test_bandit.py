@@ -1,0 +1,201 @@
+"""Real bandit runs on real sdists built in tmp dirs."""
+
+from __future__ import annotations
+
+import os
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+from scanner_trees import sdist_tree, write_tree
+
+from shouldi.results import Severity, Status
+from shouldi.scanners import BanditScanner, CodeScanner, ToolFailed
+from shouldi.scanners.bandit import _parse, plan_chunks
+
+TOP = "demo-1.0"
+EVAL_MODULE = "import subprocess\n\n\ndef run(expr):\n    return eval(expr)\n"
+
+
+def by_rule(result, rule):
+    return [f for f in result.findings if f.rule == rule]
+
+
+def test_is_a_code_scanner():
+    scanner = BanditScanner()
+    assert isinstance(scanner, CodeScanner)
+    assert scanner.name == "bandit"
+    assert scanner.required
+
+
+def test_finding_fields_and_counts(tmp_path):
+    tree = sdist_tree(tmp_path, {"demo/core.py": EVAL_MODULE, "demo/__init__.py": ""})
+    result = BanditScanner().scan(tree)
+    assert result.status is Status.OK
+    assert result.tool_version == version("bandit")
+    [b307] = by_rule(result, "B307")
+    assert b307.check == "bandit"
+    assert b307.file == f"{TOP}/demo/core.py"
+    assert b307.line == 5
+    assert b307.severity is Severity.MEDIUM
+    assert b307.confidence is Severity.HIGH
+    assert "literal_eval" in b307.message
+    assert b307.weight == 1.0
+    [b404] = by_rule(result, "B404")
+    assert (b404.line, b404.severity) == (1, Severity.LOW)
+    counts = result.counts
+    assert counts["medium_high"] == 1
+    assert counts["low_high"] == 1
+    assert sum(counts[f"{s}_{c}"] for s in ("low", "medium", "high")
+               for c in ("low", "medium", "high")) == len(result.findings) == 2
+    assert counts["files"] == 2
+    assert counts["loc"] == 3
+    assert counts["skipped_files"] == 0
+    assert counts["nosec"] == 0
+    assert result.duration_s is not None
+    assert result.duration_s > 0
+
+
+def test_nosec_is_ignored_and_counted(tmp_path):
+    tree = sdist_tree(tmp_path, {"demo/x.py": "eval(input())  # nosec\nexec(input())  # nosec B102\n"})
+    result = BanditScanner().scan(tree)
+    assert [(f.rule, f.line) for f in result.findings] == [("B307", 1), ("B102", 2)]
+    assert result.counts["nosec"] == 2
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {   # each of these would make bandit skip B307 or the demo/ directory if read
+            ".bandit": "[bandit]\nskips: B307\nexclude: demo\nconfigfile: bandit.yaml\n",
+            "bandit.yaml": "skips: ['B307']\n",
+            "setup.cfg": "[bandit]\nskips = B307\n",
+            "pyproject.toml": "[tool.bandit]\nskips = ['B307']\nexclude_dirs = ['demo']\n",
+        },
+        {"demo/.bandit": "[bandit]\nskips: B307\n"},
+    ],
+    ids=["top-level-configs", "nested-dot-bandit"],
+)
+def test_configuration_in_the_tree_is_not_read(tmp_path, config):
+    tree = sdist_tree(tmp_path, {"demo/x.py": "eval(input())\n", **config})
+    result = BanditScanner().scan(tree)
+    assert [f.rule for f in result.findings] == ["B307"]
+
+
+def test_default_exclusions_do_not_hide_files(tmp_path):
+    # bandit's default -x list is substring-matched: CVS, .git, .eggs, __pycache__...
+    files = {f"demo/{d}/mod.py": "eval(input())\n" for d in ("CVS", ".git", ".eggs", "x.egg")}
+    result = BanditScanner().scan(sdist_tree(tmp_path, files))
+    assert sorted(f.file for f in result.findings) == sorted(f"{TOP}/{n}" for n in files)
+
+
+def test_tree_modules_are_not_imported_by_bandit(tmp_path):
+    marker = tmp_path / "pwned"
+    payload = f"open({str(marker)!r}, 'w').close()\n"
+    # bandit runs with cwd at the tree root: without -I these would shadow real modules
+    tree = write_tree(tmp_path / "tree", {"yaml.py": payload, "stevedore.py": payload,
+                                          "bandit.py": payload, "pkg/a.py": "eval(input())\n"})
+    result = BanditScanner().scan(tree)
+    assert result.status is Status.OK
+    assert not marker.exists()
+    assert "pkg/a.py" in {f.file for f in result.findings}
+
+
+def test_low_weight_in_tests_and_docs(tmp_path):
+    files = {p: "eval(input())\n" for p in ("demo/a.py", "tests/t.py", "demo/test/t.py",
+                                             "docs/conf.py", "examples/e.py")}
+    result = BanditScanner().scan(sdist_tree(tmp_path, files))
+    weights = {f.file.removeprefix(f"{TOP}/"): f.weight for f in result.findings}
+    assert weights == {"demo/a.py": 1.0, "tests/t.py": 0.25, "demo/test/t.py": 0.25,
+                       "docs/conf.py": 0.25, "examples/e.py": 0.25}
+
+
+def test_unparsable_file_is_a_warning(tmp_path):
+    tree = sdist_tree(tmp_path, {"demo/ok.py": "eval(input())\n", "demo/py2.py": "print 'hi'\n"})
+    result = BanditScanner().scan(tree)
+    assert result.status is Status.OK
+    assert result.counts["skipped_files"] == 1
+    assert result.warnings == (f"bandit could not scan {TOP}/demo/py2.py: "
+                               "syntax error while parsing AST from file",)
+
+
+def test_nothing_parsable_is_an_error_not_clean(tmp_path):
+    result = BanditScanner().scan(sdist_tree(tmp_path, {"demo/py2.py": "print 'hi'\n"}))
+    assert result.status is Status.ERROR
+    assert result.reason == "bandit could parse none of the 1 Python files"
+
+
+def test_no_python_files(tmp_path):
+    result = BanditScanner().scan(sdist_tree(tmp_path, {"README": "hello\n"}))
+    assert result.status is Status.OK
+    assert result.reason == "no Python files to scan"
+    assert result.findings == ()
+    assert result.counts["files"] == 0
+
+
+def _bandit_children() -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == os.getpid() and b"bandit" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def test_timeout_is_an_error_and_kills_the_processes(tmp_path):
+    files = {f"demo/m{i}.py": EVAL_MODULE * 50 for i in range(20)}
+    tree = sdist_tree(tmp_path, files)
+    result = BanditScanner(timeout=0.05, workers=2, single_process_below=0).scan(tree)
+    assert result.status is Status.ERROR
+    assert result.reason == "bandit timed out after 0.05 s"
+    assert result.findings == ()
+    assert _bandit_children() == []
+
+
+def test_parallel_chunks_give_the_same_result(tmp_path):
+    files = {f"demo/m{i}.py": EVAL_MODULE + "x = 1\n" * i for i in range(6)}
+    files["demo/big.py"] = EVAL_MODULE * 30
+    files["demo/bad.py"] = "print 'py2'\n"
+    tree = sdist_tree(tmp_path, files)
+    one = BanditScanner(workers=1).scan(tree)
+    two = BanditScanner(workers=2, single_process_below=0).scan(tree)
+    assert one.status is two.status is Status.OK
+    assert one.findings == two.findings
+    assert dict(one.counts) == dict(two.counts)
+    assert one.warnings == two.warnings
+    assert one.counts["files"] == 8
+    assert one.counts["skipped_files"] == 1
+    assert one.counts["medium_high"] == 36
+
+
+def test_plan_chunks_balances_by_size():
+    files = [("a.py", 500_000), ("b.py", 300_000), ("c.py", 200_000), ("d.py", 100_000)]
+    chunks = plan_chunks(files, workers=2)
+    assert sorted(map(sorted, chunks)) == [["a.py", "d.py"], ["b.py", "c.py"]]
+
+
+def test_plan_chunks_small_tree_is_one_process():
+    files = [(f"{i}.py", 1000) for i in range(50)]
+    assert len(plan_chunks(files, workers=8)) == 1
+
+
+def test_plan_chunks_respects_the_argument_budget():
+    files = [(f"pkg/module_{i:04d}.py", 10) for i in range(1000)]  # 20 bytes of argv each
+    chunks = plan_chunks(files, workers=1, arg_budget=2_000)
+    assert len(chunks) == 10
+    assert sorted(n for c in chunks for n in c) == sorted(n for n, _ in files)
+    assert all(sum(len(n) + 1 for n in c) <= 2_000 for c in chunks)
+
+
+def test_bad_exit_code_and_bad_json_are_tool_failures():
+    with pytest.raises(ToolFailed, match=r"^bandit exited with code 2: ERROR boom$"):
+        _parse(2, b"", b"[main] INFO x\nERROR boom\n")
+    with pytest.raises(ToolFailed, match="unreadable JSON"):
+        _parse(1, b"{not json", b"")
