@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from shouldi.dataflow import op
 from shouldi.operations.definitions import (
@@ -20,6 +21,9 @@ from shouldi.operations.definitions import (
     TyposquatResult,
 )
 from shouldi.results import CheckResult, PackageMetadata, Release, Status
+
+if TYPE_CHECKING:
+    from shouldi.scanners.typosquat import PopularNames
 
 __all__ = ["bandit_scan", "heuristics_scan", "metadata_scan", "typosquat_scan"]
 
@@ -58,7 +62,7 @@ def metadata_scan(release: Release, metadata: PackageMetadata, session: Session)
 
 
 @functools.lru_cache(maxsize=1)
-def _popular() -> object:
+def _popular() -> PopularNames:
     from shouldi.scanners.typosquat import PopularNames
 
     return PopularNames.load()
@@ -67,10 +71,6 @@ def _popular() -> object:
 @op
 def typosquat_scan(release: Release) -> TyposquatResult:
     """Names one or two edits away from a popular package, or a known confusion of one."""
-    from shouldi.scanners.typosquat import PopularNames, find_typosquats
+    from shouldi.scanners.typosquat import typosquat_check
 
-    popular = _popular()
-    assert isinstance(popular, PopularNames)
-    findings = find_typosquats(release.name, popular)
-    note = f"compared with {len(popular.names)} popular names ({popular.source}, {popular.as_of})"
-    return TyposquatResult(CheckResult("typosquat", Status.OK, findings, note, {"matches": len(findings)}))
+    return TyposquatResult(typosquat_check(release.name, _popular()))
