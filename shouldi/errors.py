@@ -6,10 +6,13 @@ bases and exits with the code the error carries::
     ShouldiError                      exit 3 unless a subclass says otherwise
     ├── UsageError                    exit 2: bad input from the user (spec, file, option)
     ├── dataflow.DataFlowError        the engine (shouldi.dataflow.errors)
-    ├── index.IndexError_             talking to a package index (shouldi.index.errors)
-    ├── archive.ArchiveError          refusing or failing to extract an archive
-    ├── scanners.ScannerError         a scanner could not run
-    └── advisories.AdvisoryError      an advisory source could not be read
+    ├── index.PackageIndexError       talking to a package index (shouldi.index.errors)
+    ├── archive.ArchiveError          refusing or failing to extract an archive (shouldi.archive)
+    ├── scanners.ScannerError         a scanner could not run (turned into an ERROR result)
+    ├── advisories.AdvisoryError      an advisory source could not be read
+    ├── inputs.InputError             a requirements/pyproject file that cannot be read (exit 2)
+    ├── sources.SourceError           a dataset file that cannot be read or written (exit 2)
+    └── policy.PolicyError            a policy file with unknown or invalid settings (exit 2)
 """
 
 from __future__ import annotations
