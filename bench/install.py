@@ -57,7 +57,7 @@ def main() -> None:
                    "--cache-dir", str(Path(tmp) / "cache"), "--format", "json"]
         cold, proc = wall(shouldi, env=env)
         report = json.loads(proc.stdout)["packages"][0] if proc.stdout.startswith("{") else {}
-        warm, proc2 = wall(shouldi, env=env)
+        warm, _ = wall(shouldi, env=env)
         out.update(shouldi_cold_s=round(cold, 2), shouldi_warm_s=round(warm, 3),
                    verdict=report.get("verdict"), exit_code=proc.returncode)
 
