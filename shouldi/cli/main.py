@@ -28,6 +28,9 @@ __all__ = ["cli", "main"]
 LAZY_COMMANDS = {
     "install": "shouldi.cli.install:install",
     "db": "shouldi.cli.db:db",
+    "scan": "shouldi.cli.scan:scan",
+    "ci": "shouldi.cli.ci:ci",
+    "dataset": "shouldi.cli.dataset:dataset",
 }
 
 

@@ -76,9 +76,19 @@ def _no_progress() -> Iterator[Callable[[str], None]]:
     yield lambda _spec: None
 
 
-async def _run(specs: Sequence[str], settings: ScanSettings,
-               on_done: Callable[[str], None]) -> list[SpecOutcome]:
-    from shouldi.flow import build_flow
+def _result_cache(settings: ScanSettings) -> dict[str, object]:
+    """``Session.extra`` holding the code-scan result cache (none with ``--no-cache``)."""
+    if settings.no_cache:
+        return {}
+    from shouldi.operations.cache import RESULT_CACHE
+    from shouldi.result_cache import ResultCache
+
+    root = settings.cache_dir / "results" if settings.cache_dir is not None else None
+    return {RESULT_CACHE: ResultCache(root)}
+
+
+async def _run(specs: Sequence[str], settings: ScanSettings, on_done: Callable[[str], None],
+               on_outcome: Callable[[SpecOutcome], None] | None = None) -> list[SpecOutcome]:
     from shouldi.index import ArtifactCache, make_client
 
     cache = None if settings.no_cache else ArtifactCache(settings.cache_dir)
@@ -93,9 +103,12 @@ async def _run(specs: Sequence[str], settings: ScanSettings,
             pip_audit_osv_url=settings.pip_audit_osv_url,
             pip_audit=settings.pip_audit,
             safety_cli=settings.safety_cli,
+            extra=_result_cache(settings),
         )
         contexts = [(s, {RequirementSpec: s, Session: session}) for s in dict.fromkeys(specs)]
         outcomes: dict[str, SpecOutcome] = {}
+        from shouldi.flow import build_flow
+
         async with Orchestrator(build_flow(), max_contexts=settings.jobs, process_workers=2) as orch:
             async for ctx in orch.run_iter(contexts):
                 report = ctx.get(PackageReport, None)
@@ -103,13 +116,20 @@ async def _run(specs: Sequence[str], settings: ScanSettings,
                     outcomes[ctx.context] = _report_without_verdict(ctx.context, ctx)
                 else:
                     outcomes[ctx.context] = SpecOutcome(ctx.context, _with_failures(report, ctx), False, ctx)
+                if on_outcome is not None:
+                    on_outcome(outcomes[ctx.context])
                 on_done(ctx.context)
     return [outcomes[s] for s in dict.fromkeys(specs)]
 
 
 def scan_specs(specs: Sequence[str], settings: ScanSettings,
-               progress: Callable[[], contextlib.AbstractContextManager[Callable[[str], None]]] | None = None
+               progress: Callable[[], contextlib.AbstractContextManager[Callable[[str], None]]] | None = None,
+               on_outcome: Callable[[SpecOutcome], None] | None = None,
                ) -> list[SpecOutcome]:
-    """Scan every spec concurrently (at most ``settings.jobs`` at once)."""
+    """Scan every spec concurrently (at most ``settings.jobs`` at once).
+
+    ``on_outcome`` sees each outcome as soon as its spec is done (e.g. to write it out), in
+    the order they finish; the returned list keeps the order of ``specs``.
+    """
     with (progress or _no_progress)() as on_done:
-        return asyncio.run(_run(specs, settings, on_done))
+        return asyncio.run(_run(specs, settings, on_done, on_outcome))

@@ -9,6 +9,14 @@ from shouldi.operations.advisories import (
     pypi_json_advisories,
     safety_advisories,
 )
+from shouldi.operations.cache import (
+    cached_archive,
+    cached_bandit,
+    cached_heuristics,
+    lookup_cached_scan,
+    scan_needed,
+    store_cached_scan,
+)
 from shouldi.operations.fetch import (
     archive_check,
     download_artifact,
@@ -24,11 +32,15 @@ from shouldi.operations.score import score_release
 __all__ = [
     "archive_check",
     "bandit_scan",
+    "cached_archive",
+    "cached_bandit",
+    "cached_heuristics",
     "download_artifact",
     "extract_artifact",
     "fetch_package_metadata",
     "heuristics_scan",
     "local_advisories",
+    "lookup_cached_scan",
     "make_scratch",
     "merge_advisory_answers",
     "metadata_scan",
@@ -37,6 +49,8 @@ __all__ = [
     "remove_scratch",
     "resolve_release",
     "safety_advisories",
+    "scan_needed",
     "score_release",
+    "store_cached_scan",
     "typosquat_scan",
 ]

@@ -32,12 +32,14 @@ __all__ = [
     "PypiJsonAnswer",
     "RequirementSpec",
     "SafetyAnswer",
+    "ScanNeeded",
     "ScratchDir",
     "Session",
     "TyposquatResult",
 ]
 
 RequirementSpec = NewType("RequirementSpec", str)
+ScanNeeded = NewType("ScanNeeded", bool)  # false when the result cache has the code scans
 ArtifactPath = NewType("ArtifactPath", Path)
 ScratchDir = NewType("ScratchDir", Path)
 define(ScratchDir, lock=True)  # two operations never use one scratch dir at once

@@ -19,6 +19,7 @@ from shouldi.operations.definitions import (
     ArtifactPath,
     Extraction,
     RequirementSpec,
+    ScanNeeded,
     ScratchDir,
     Session,
 )
@@ -49,9 +50,12 @@ async def fetch_package_metadata(release: Release, session: Session) -> PackageM
     return await fetch_metadata(session.client, session.index_url, release.name, release.version)
 
 
-@op
+@op(conditions=[ScanNeeded])
 def make_scratch(release: Release) -> ScratchDir:
-    """A private (0700) directory for this release, removed by :func:`remove_scratch`."""
+    """A private (0700) directory for this release, removed by :func:`remove_scratch`.
+
+    Runs only when the result cache does not already hold this artifact's code scans.
+    """
     safe = "".join(c if c.isalnum() else "-" for c in release.name)[:40]
     return ScratchDir(Path(tempfile.mkdtemp(prefix=f"shouldi-{safe}-")))
 

@@ -1,0 +1,186 @@
+"""What ``scan`` and ``ci`` check: SPEC arguments, requirements files, pyproject.toml, installed.
+
+Every input becomes a :class:`Target`: the dependency as declared (with the file and line it
+came from, for messages and SARIF locations), the spec the flow resolves (constraints from
+``-c`` files folded in) and the index to resolve it on. A dependency shouldi cannot look up
+(an editable checkout, a direct URL) stays a target with a ``skip`` reason, so it is reported
+as *not checked*; one whose environment markers are false here is ``excluded`` (pip would not
+install it on this interpreter). :func:`check_targets` runs the flow and pairs each target
+with its report.
+
+Index precedence: ``--index-url`` given on the command line (or ``$PIP_INDEX_URL``) wins;
+else a requirements file's own ``--index-url``; else the default. Extra indexes are never
+searched (that is how dependency confusion happens): a file that names one gets a warning.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from packaging.specifiers import SpecifierSet
+
+from shouldi.cli.runner import ScanSettings, SpecOutcome, scan_specs
+from shouldi.errors import UsageError
+from shouldi.index.resolver import index_root
+from shouldi.inputs import Dependency, read_pyproject, read_requirements
+from shouldi.inputs.dependency import make_dependency
+from shouldi.results import Severity
+from shouldi.verdict import PackageReport, Reason, Verdict
+
+__all__ = ["Checked", "Inputs", "Target", "check_targets", "gather_inputs", "input_options"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+Progress = Callable[[], contextlib.AbstractContextManager[Callable[[str], None]]]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One declared dependency and how it will be checked."""
+
+    dependency: Dependency
+    spec: str | None  # what the flow resolves; None when skipped or excluded
+    index_url: str
+    skip: str | None = None  # why it cannot be checked (reported as not checked)
+    excluded: bool = False  # environment markers are false here: not installed, not checked
+
+    @property
+    def label(self) -> str:
+        return self.dependency.spec
+
+
+@dataclass(frozen=True)
+class Inputs:
+    targets: tuple[Target, ...]
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A target and its report (``None`` only for excluded targets)."""
+
+    target: Target
+    report: PackageReport | None
+    bad_input: bool = False
+
+
+def input_options(func: F) -> F:
+    """The input options shared by ``scan`` and ``ci`` (SPEC arguments are each command's)."""
+    options = [
+        click.option("-r", "--requirement", "requirements", multiple=True,
+                     type=click.Path(dir_okay=False, path_type=Path),
+                     help="A pip requirements file (repeatable; -r/-c includes are followed)."),
+        click.option("--pyproject", type=click.Path(dir_okay=False, path_type=Path),
+                     help="A pyproject.toml: [project] dependencies, plus --group ones."),
+        click.option("--group", "groups", multiple=True, metavar="NAME",
+                     help="An optional-dependencies extra or dependency group (repeatable)."),
+        click.option("--all-groups", is_flag=True, help="Every extra and dependency group."),
+        click.option("--installed", is_flag=True,
+                     help="The distributions installed in this environment (like pip freeze)."),
+        click.option("--path", "paths", multiple=True, type=click.Path(file_okay=False),
+                     help="With --installed: read this site-packages dir instead (repeatable)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _target(dep: Dependency, index_url: str, constraints: Sequence[Dependency] = ()) -> Target:
+    if dep.marker_excluded:
+        return Target(dep, None, index_url, excluded=True)
+    if dep.unsupported or dep.requirement is None:
+        return Target(dep, None, index_url, skip=dep.unsupported or "not a requirement")
+    specifier = SpecifierSet(str(dep.requirement.specifier))
+    for c in constraints:
+        if c.requirement is not None:
+            specifier &= c.requirement.specifier
+    return Target(dep, f"{dep.requirement.name}{specifier}", index_url)
+
+
+def gather_inputs(ctx: click.Context, specs: Sequence[str], requirements: Sequence[Path],
+                  pyproject: Path | None, groups: Sequence[str], all_groups: bool,
+                  installed: bool, paths: Sequence[str], index_url: str) -> Inputs:
+    """Read every input the user named, in order; refuse when there is none."""
+    if (groups or all_groups) and pyproject is None:
+        raise UsageError("--group and --all-groups need --pyproject FILE")
+    if not (specs or requirements or pyproject or installed or paths):
+        raise UsageError("nothing to check: give SPEC..., -r FILE, --pyproject FILE or --installed")
+    source = ctx.get_parameter_source("index_url")
+    explicit = source in (click.core.ParameterSource.COMMANDLINE,
+                          click.core.ParameterSource.ENVIRONMENT)
+    targets: list[Target] = []
+    warnings: list[str] = []
+    for spec in specs:
+        dep = replace(make_dependency(spec, "command line", None), origin_file=None)
+        targets.append(_target(dep, index_root(index_url)))
+    for path in requirements:
+        rf = read_requirements(path)
+        warnings += rf.warnings
+        url = index_url if explicit or not rf.index_url else rf.index_url
+        if rf.extra_index_urls:
+            warnings.append(f"{path}: --extra-index-url is ignored: only {index_root(url)} is "
+                            "searched (extra indexes invite dependency confusion)")
+        targets += [_target(d, index_root(url), rf.constraints_for(d)) for d in rf.dependencies]
+    if pyproject is not None:
+        wanted = None if all_groups else list(groups)
+        targets += [_target(d, index_root(index_url)) for d in read_pyproject(pyproject, wanted)]
+    if installed or paths:
+        from shouldi.inputs import installed_distributions
+
+        found = installed_distributions(list(paths) or None)
+        targets += [_target(d, index_root(index_url)) for d in found]
+    return Inputs(tuple(targets), tuple(warnings))
+
+
+def _not_checked(target: Target) -> PackageReport:
+    dep = target.dependency
+    reason = Reason("input", Severity.HIGH, f"not checked: {target.skip}", dep.origin,
+                    Verdict.ERROR)
+    return PackageReport(dep.name or dep.spec, None, Verdict.ERROR, (reason,), {}, dep.spec)
+
+
+def _hash_check(target: Target, report: PackageReport) -> PackageReport:
+    """Warn when the file pins hashes and the scanned artifact is not one of them."""
+    hashes, artifact = target.dependency.hashes, report.artifact
+    if not hashes or artifact is None or not artifact.sha256:
+        return report
+    if f"sha256:{artifact.sha256.lower()}" in hashes:
+        return report
+    reason = Reason("input", Severity.MEDIUM,
+                    f"the scanned file {artifact.filename} is not one of the --hash values: "
+                    "pip would install a different file", target.dependency.origin, Verdict.WARN)
+    verdict = max(report.verdict, Verdict.WARN, key=lambda v: v.rank)
+    return replace(report, verdict=verdict, reasons=(*report.reasons, reason))
+
+
+def check_targets(targets: Sequence[Target], settings: ScanSettings,
+                  progress: Progress | None = None,
+                  on_outcome: Callable[[str, SpecOutcome], None] | None = None) -> list[Checked]:
+    """Scan every checkable target (each distinct spec once per index), in input order.
+
+    ``on_outcome(index_url, outcome)`` sees each outcome as soon as it is done.
+    """
+    by_index: dict[str, list[str]] = {}
+    for t in targets:
+        if t.spec is not None:
+            by_index.setdefault(t.index_url, []).append(t.spec)
+    outcomes: dict[tuple[str, str], SpecOutcome] = {}
+    for url, specs in by_index.items():
+        each = functools.partial(on_outcome, url) if on_outcome is not None else None
+        group = scan_specs(specs, replace(settings, index_url=url), progress, each)
+        outcomes.update(((url, o.spec), o) for o in group)
+    checked = []
+    for t in targets:
+        if t.excluded:
+            checked.append(Checked(t, None))
+        elif t.spec is None:
+            checked.append(Checked(t, _not_checked(t)))
+        else:
+            o = outcomes[(t.index_url, t.spec)]
+            checked.append(Checked(t, _hash_check(t, o.report), o.bad_input))
+    return checked
