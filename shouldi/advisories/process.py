@@ -28,7 +28,7 @@ def pinned_requirement(name: str, version: str) -> str:
 async def run_tool(argv: list[str], timeout: float) -> tuple[int, str, str]:
     """``(exit code, stdout, stderr)``; raises :class:`asyncio.TimeoutError` after killing
     the process, and ``OSError`` when it cannot start."""
-    proc = await asyncio.create_subprocess_exec(
+    proc = await asyncio.create_subprocess_exec(  # safe: our own tools, argv list, no shell
         *argv,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,

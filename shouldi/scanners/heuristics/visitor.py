@@ -3,7 +3,7 @@
 The visitor never evaluates anything. It resolves call names through the file's imports,
 knows whether the code at hand runs by itself (install/import time) and follows a little
 dataflow inside each function: names assigned from decoders or downloads are *tainted*, and
-so is any expression that uses them, so ``p = b64decode(s); c = p.decode(); exec(c)`` is
+so is any expression that uses them, so ``p = b64decode(s); c = p.decode(); exec(c)`` is  # safe: docstring
 caught. Names assigned from home/absolute paths are tracked the same way for writes.
 """
 
