@@ -1,0 +1,95 @@
+"""Feature tables, and the synthetic feature files the risk-model tests train on.
+
+:func:`write_features` writes a real features file (the real record columns, through the real
+sources layer) where the label depends on a few features, releases of one project share a
+project-level risk, and some values are unknown, as after a scanner error.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from shouldi.record import FEATURE_COLUMNS, MODEL_FEATURES
+from shouldi.risk_model import TrainingDataError, load_table, records_matrix
+from shouldi.sources import open_source
+
+
+def synthetic_records(projects: int = 60, seed: int = 0, shift: float = 0.0) -> list[dict[str, object]]:
+    """Records for ``projects`` projects (1-3 releases each); ``shift`` moves the positives."""
+    rng = np.random.default_rng(seed)
+    records: list[dict[str, object]] = []
+    for p in range(projects):
+        risky = rng.random() < 0.45
+        for r in range(int(rng.integers(1, 4))):
+            label = int(risky and rng.random() < 0.85)
+            rec: dict[str, object] = {"name": f"proj-{seed}-{p}", "version": f"1.{r}.0",
+                                      "label": label, "label_source": "synthetic"}
+            for column in FEATURE_COLUMNS:
+                rec[column] = int(rng.poisson(2))
+            rec["bandit.high_high"] = int(rng.poisson(9 if label else 1.5) + shift)
+            rec["metadata.days_since_release"] = int(rng.normal(2500 if label else 900, 300))
+            rec["heuristics.process-spawn"] = int(rng.poisson(6 if label else 2))
+            rec["bandit.loc"] = int(rng.integers(100, 20000))
+            rec["metadata.is_latest"] = bool(rng.random() < (0.1 if label else 0.6))
+            rec["advisories.count"] = label * 3  # leakage bait: the model must not read it
+            if rng.random() < 0.08:  # bandit did not run: its features are unknown
+                for column in FEATURE_COLUMNS:
+                    if column.startswith("bandit."):
+                        rec[column] = None
+            records.append(rec)
+    return records
+
+
+def write_features(path: Path, projects: int = 60, seed: int = 0, shift: float = 0.0) -> Path:
+    with open_source(path).writer() as writer:
+        for record in synthetic_records(projects, seed, shift):
+            writer.write(record)  # type: ignore[arg-type]
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".sqlite"])
+def test_load_table_any_format(tmp_path: Path, suffix: str) -> None:
+    path = write_features(tmp_path / f"f{suffix}", projects=10)
+    table = load_table(path)
+    assert table.features == MODEL_FEATURES
+    assert "advisories.count" not in table.features
+    assert table.x.shape == (table.n, len(MODEL_FEATURES))
+    assert table.y is not None and set(table.y.tolist()) <= {0, 1}
+    assert len(table.groups) == table.n and table.groups[0].startswith("proj-0-")
+    assert np.isnan(table.x).any()  # unknown bandit counts stay unknown, not 0
+    assert len(table.sha256) == 64
+
+
+def test_csv_without_type_sidecar_is_parsed(tmp_path: Path) -> None:
+    path = write_features(tmp_path / "f.csv", projects=5)
+    typed = load_table(path)
+    path.with_name("f.csv.types.json").unlink()
+    untyped = load_table(path)
+    assert np.array_equal(typed.x, untyped.x, equal_nan=True)
+    assert np.array_equal(typed.y, untyped.y)
+
+
+def test_bad_label_and_missing_columns_are_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,version,label,bandit.loc\nx,1,maybe,3\n", encoding="utf-8")
+    with pytest.raises(TrainingDataError, match=r"bad.csv: record 1: 'label' must be 0 or 1"):
+        load_table(bad)
+    nofeat = tmp_path / "nofeat.csv"
+    nofeat.write_text("name,version,label\nx,1,1\n", encoding="utf-8")
+    with pytest.raises(TrainingDataError, match="none of the model's"):
+        load_table(nofeat)
+    text = tmp_path / "text.csv"
+    text.write_text("name,version,label,bandit.loc\nx,1,1,lots\n", encoding="utf-8")
+    with pytest.raises(TrainingDataError, match=r"column 'bandit.loc' is not a number: 'lots'"):
+        load_table(text)
+    with pytest.raises(TrainingDataError, match="no such features file"):
+        load_table(tmp_path / "absent.csv")
+
+
+def test_records_matrix_unknowns_are_nan() -> None:
+    x = records_matrix([{"a": 1, "b": None}, {"a": True, "c": 5}], ["a", "b"])
+    assert x[0, 0] == 1 and math.isnan(x[0, 1]) and x[1, 0] == 1 and math.isnan(x[1, 1])

@@ -1,0 +1,103 @@
+"""``dataset build``: labelled releases scanned through the real flow on the local index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from shouldi.cli.dataset_build import build, read_labels
+from shouldi.errors import UsageError
+from shouldi.record import MODEL_FEATURES
+from shouldi.sources import open_source
+
+
+@click.group()
+def cli() -> None:
+    pass
+
+
+cli.add_command(build)
+
+
+def run(index, tmp_path: Path, labels: Path, output: Path):
+    argv = ["build", str(labels), "--output", str(output), "--index-url", index.url,
+            "--cache-dir", str(tmp_path / "cache"), "--advisory-db", str(tmp_path / "adv.sqlite"),
+            "--no-pip-audit", "--no-safety-cli", "--timeout", "5", "--jobs", "2"]
+    return CliRunner().invoke(cli, argv, catch_exceptions=False)
+
+
+def test_build_writes_features_beside_labels_and_resumes(local_index, tmp_path: Path) -> None:
+    labels = tmp_path / "labels.csv"
+    labels.write_text("name,version,label,label_source,date\n"
+                      "cleanpkg,1.0.0,0,none,2024-01-01\n"
+                      "evilpkg,0.1.0,1,pypa,2024-01-01\n"
+                      "cleanpkg,9.9.9,0,none,2024-01-01\n", encoding="utf-8")
+    output = tmp_path / "features.jsonl"
+    result = run(local_index, tmp_path, labels, output)
+    assert result.exit_code == 3, result.output  # cleanpkg 9.9.9 does not exist: incomplete
+    assert "not scanned: cleanpkg==9.9.9" in result.output
+    rows = {r["requested"]: r for r in open_source(output).read()}
+    assert sorted(rows) == ["cleanpkg==1.0.0", "evilpkg==0.1.0"]
+    clean, evil = rows["cleanpkg==1.0.0"], rows["evilpkg==0.1.0"]
+    assert (clean["label"], evil["label"], evil["label_source"]) == (0, 1, "pypa")
+    assert set(MODEL_FEATURES) <= set(clean)
+    assert clean["bandit.status"] == "ok" and isinstance(clean["bandit.loc"], int)
+    assert evil["heuristics.severity_high"] or evil["heuristics.severity_critical"]
+
+    local_index.clear()
+    again = run(local_index, tmp_path, labels, output)
+    assert "3 labelled releases, 2 already in" in again.output
+    assert not any("cleanpkg-1.0.0" in p or "evilpkg" in p for p in local_index.paths())
+    assert len(list(open_source(output).read())) == 2
+
+
+def test_labels_are_validated(tmp_path: Path) -> None:
+    labels = tmp_path / "labels.csv"
+    labels.write_text("name,version,label\nx,1.0,1\nx,1.0,1\ny,2,0\n", encoding="utf-8")
+    assert read_labels(labels) == [("x==1.0", {"label": 1}), ("y==2", {"label": 0})]
+    labels.write_text("name,version,label\nx,1.0,yes\n", encoding="utf-8")
+    with pytest.raises(UsageError, match=r"labels.csv: row 2: label must be 0 or 1, not 'yes'"):
+        read_labels(labels)
+    labels.write_text("name,version,label\nx,,1\n", encoding="utf-8")
+    with pytest.raises(UsageError, match="needs 'name' and 'version'"):
+        read_labels(labels)
+    labels.write_text("name,version,label\n", encoding="utf-8")
+    with pytest.raises(UsageError, match="no labelled releases"):
+        read_labels(labels)
+
+
+DATASETS = Path(__file__).resolve().parent.parent / "datasets"
+
+
+def test_committed_labels_meet_the_datasheet() -> None:
+    import csv
+    from collections import Counter
+
+    with (DATASETS / "labels.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["name", "version", "label", "label_source", "date", "advisory_ids"]
+    per_project = Counter(r["name"] for r in rows)
+    assert len(rows) >= 500 and len(per_project) >= 200 and max(per_project.values()) <= 3
+    assert {r["label"] for r in rows} == {"0", "1"}
+    for r in rows:
+        assert (r["label"] == "1") == (r["label_source"] != "none") == bool(r["advisory_ids"])
+        assert r["date"] <= "2024-10-10"
+    assert len({(r["name"], r["version"]) for r in rows}) == len(rows)
+
+
+@pytest.mark.online
+def test_build_on_real_pypi(tmp_path: Path) -> None:
+    labels = tmp_path / "labels.csv"
+    labels.write_text("name,version,label\nsix,1.16.0,0\n", encoding="utf-8")
+    output = tmp_path / "features.csv"
+    argv = ["build", str(labels), "--output", str(output), "--cache-dir", str(tmp_path / "cache"),
+            "--advisory-db", str(tmp_path / "adv.sqlite"), "--no-pip-audit", "--no-safety-cli"]
+    result = CliRunner().invoke(cli, argv, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    (row,) = open_source(output).read()
+    assert (row["name"], row["version"], row["label"]) == ("six", "1.16.0", 0)
+    assert row["bandit.status"] == "ok" and row["bandit.loc"] > 500
+    assert row["artifact_filename"] == "six-1.16.0.tar.gz"
