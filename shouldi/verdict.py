@@ -9,6 +9,7 @@ vulnerabilities (at least one advisory source must have vouched for this exact r
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,7 +18,8 @@ from shouldi.errors import EXIT_ERROR, EXIT_FAIL, EXIT_OK
 from shouldi.policy import Policy
 from shouldi.results import Advisory, Artifact, CheckResult, Finding, Severity, Status
 
-__all__ = ["CheckSummary", "PackageReport", "Reason", "RiskScore", "Verdict", "exit_code_for", "score"]
+__all__ = ["CheckSummary", "PackageReport", "Reason", "RiskScore", "Verdict", "exit_code_for", "score",
+           "with_risk"]
 
 
 class Verdict(str, enum.Enum):
@@ -160,6 +162,21 @@ def _signals(result: CheckResult, fail: bool, minimum: Severity = Severity.LOW) 
     ]
 
 
+def _risk_reasons(risk: RiskScore | None, policy: Policy) -> list[Reason]:
+    if risk is None or policy.max_risk_score is None or risk.score < policy.max_risk_score:
+        return []
+    return [Reason("risk", Severity.HIGH,
+                   f"risk score {risk.score:.0f} is at or above {policy.max_risk_score:g}",
+                   ", ".join(risk.top_features) or None, Verdict.FAIL)]
+
+
+def with_risk(report: PackageReport, risk: RiskScore | None, policy: Policy) -> PackageReport:
+    """``report`` with the model's risk score, gated by ``policy.max_risk_score``."""
+    extra = tuple(_risk_reasons(risk, policy))
+    verdict = max((report.verdict, *(r.verdict for r in extra)), key=lambda v: v.rank)
+    return dataclasses.replace(report, risk=risk, verdict=verdict, reasons=extra + report.reasons)
+
+
 def score(
     *,
     name: str,
@@ -197,10 +214,7 @@ def score(
         reasons += _signals(metadata, policy.metadata_fail, Severity.MEDIUM)
     if typosquat is not None:
         reasons += _signals(typosquat, policy.typosquat_fail)
-    if risk is not None and policy.max_risk_score is not None and risk.score >= policy.max_risk_score:
-        reasons.append(Reason("risk", Severity.HIGH,
-                              f"risk score {risk.score:.0f} is at or above {policy.max_risk_score:g}",
-                              ", ".join(risk.top_features) or None, Verdict.FAIL))
+    reasons += _risk_reasons(risk, policy)
     verdict = max((r.verdict for r in reasons), key=lambda v: v.rank, default=Verdict.PASS)
     checks = {
         c: CheckSummary.of(r)

@@ -40,6 +40,18 @@ def test_clean_package_passes(local_index, tmp_path):
     assert pkg["checks"]["advisories"]["status"] == "ok"
     assert "pypi-json" in pkg["checks"]["advisories"]["reason"]
     assert pkg["artifact"]["filename"] == "cleanpkg-1.0.0.tar.gz"
+    assert 0 <= pkg["risk"]["score"] <= 100  # the shipped model scored it
+    assert pkg["risk"]["top_features"]
+
+
+def test_policy_can_gate_on_the_risk_score(local_index, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("shouldi.toml").write_text("max_risk_score = 0\n")
+    result, data = run(local_index, tmp_path, "cleanpkg")
+    pkg = only(data)
+    assert pkg["verdict"] == "fail" and result.exit_code == 1
+    assert pkg["reasons"][0]["check"] == "risk"
+    assert pkg["reasons"][0]["message"].startswith("risk score ")
 
 
 def test_text_output_is_one_line_per_package_with_reasons(local_index, tmp_path):

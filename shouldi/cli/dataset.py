@@ -48,3 +48,12 @@ def export(source: Path, csv_path: Path | None, jsonl_path: Path | None,
     dst: Source = kind(dest_path)
     count = convert(src, dst)
     click.echo(f"exported {count} records from {source} to {dest_path}")
+
+
+def _attach_build() -> None:
+    from shouldi.cli.dataset_build import build
+
+    dataset.add_command(build, "build")
+
+
+_attach_build()

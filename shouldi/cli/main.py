@@ -31,6 +31,7 @@ LAZY_COMMANDS = {
     "scan": "shouldi.cli.scan:scan",
     "ci": "shouldi.cli.ci:ci",
     "dataset": "shouldi.cli.dataset:dataset",
+    "model": "shouldi.cli.model:model",
 }
 
 

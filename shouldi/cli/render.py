@@ -46,7 +46,13 @@ def render_text(outcomes: Sequence[SpecOutcome], color: bool | None = None, verb
         label = click.style(f"{r.verdict.value.upper():5}", fg=_COLOURS[r.verdict], bold=True)
         what = f"{r.name} {r.version}" if r.version else r.requested
         artifact = f"  ({r.artifact.filename})" if r.artifact else ""
-        lines.append(f"{label} {what}{artifact}")
+        risk = ""
+        if r.risk is not None:
+            drivers = ", ".join(r.risk.top_features[:3])
+            risk = f"  risk {r.risk.score:.0f}/100" + (f" ({drivers})" if drivers else "")
+            if not r.risk.reliable:
+                risk += " [less reliable: outside training ranges]"
+        lines.append(f"{label} {what}{artifact}{risk}")
         shown = r.reasons if verbose else r.reasons[:12]
         for reason in shown:
             where = f"  [{reason.evidence}]" if reason.evidence else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from shouldi.dataflow import ContextResult, Orchestrator
@@ -31,6 +31,7 @@ class ScanSettings:
     pip_audit: bool = True
     safety_cli: bool = True
     jobs: int = 4
+    risk: bool = True
 
 
 @dataclass(frozen=True)
@@ -66,9 +67,26 @@ def _with_failures(report: PackageReport, ctx: ContextResult) -> PackageReport:
     if not extra:
         return report
     verdict = report.verdict if report.verdict.rank >= Verdict.ERROR.rank else Verdict.ERROR
-    from dataclasses import replace
-
     return replace(report, verdict=verdict, reasons=report.reasons + extra)
+
+
+def _with_risk(report: PackageReport, settings: ScanSettings) -> PackageReport:
+    """Add the shipped risk model's score (0-100) and what drove it; the policy may gate on it.
+
+    The score informs triage; it is not a check, so a model that cannot load is a warning.
+    """
+    if not settings.risk or report.version is None:
+        return report
+    from shouldi.risk_model import ModelArchiveError, score_report
+    from shouldi.verdict import with_risk
+
+    try:
+        risk = score_report(report)
+    except ModelArchiveError as e:
+        reason = Reason("risk", Severity.LOW, f"risk model unavailable: {e}", None, Verdict.WARN)
+        worst = max((report.verdict, Verdict.WARN), key=lambda v: v.rank)
+        return replace(report, verdict=worst, reasons=(*report.reasons, reason))
+    return with_risk(report, risk, settings.policy)
 
 
 @contextlib.contextmanager
@@ -115,7 +133,8 @@ async def _run(specs: Sequence[str], settings: ScanSettings, on_done: Callable[[
                 if report is None:
                     outcomes[ctx.context] = _report_without_verdict(ctx.context, ctx)
                 else:
-                    outcomes[ctx.context] = SpecOutcome(ctx.context, _with_failures(report, ctx), False, ctx)
+                    report = _with_risk(_with_failures(report, ctx), settings)
+                    outcomes[ctx.context] = SpecOutcome(ctx.context, report, False, ctx)
                 if on_outcome is not None:
                     on_outcome(outcomes[ctx.context])
                 on_done(ctx.context)
