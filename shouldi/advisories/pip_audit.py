@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import sys
-import tempfile
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +23,13 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from shouldi.advisories.interface import utcnow, vouch
-from shouldi.advisories.process import json_object, last_line, pinned_requirement, run_tool
+from shouldi.advisories.process import (
+    json_object,
+    last_line,
+    pinned_requirement,
+    requirements_file,
+    run_tool,
+)
 from shouldi.results import Advisory, AdvisoryAnswer, Status, VulnId
 
 __all__ = ["PipAuditSource", "pip_audit_argv"]
@@ -83,9 +88,7 @@ class PipAuditSource:
             requirement = pinned_requirement(name, version)
         except ValueError as e:
             return _skip(str(e))
-        with tempfile.TemporaryDirectory(prefix="shouldi-pip-audit-") as scratch:
-            requirements = Path(scratch, "requirements.txt")
-            requirements.write_text(requirement + "\n", encoding="utf-8")
+        with requirements_file(requirement, "pip-audit") as requirements:
             argv = pip_audit_argv(
                 self.python,
                 requirements,

@@ -7,13 +7,17 @@ untouched, and a timeout after which the process is killed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from packaging.utils import InvalidName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-__all__ = ["json_object", "last_line", "pinned_requirement", "run_tool"]
+__all__ = ["json_object", "last_line", "pinned_requirement", "requirements_file", "run_tool"]
 
 
 def pinned_requirement(name: str, version: str) -> str:
@@ -23,6 +27,15 @@ def pinned_requirement(name: str, version: str) -> str:
         return f"{canonicalize_name(name, validate=True)}=={Version(version)}"
     except (InvalidName, InvalidVersion) as e:
         raise ValueError(f"cannot check {name!r} {version!r}: {e}") from e
+
+
+@contextlib.contextmanager
+def requirements_file(requirement: str, tool: str) -> Iterator[Path]:
+    """A one-line requirements file holding ``requirement``, in a private temp dir removed after."""
+    with tempfile.TemporaryDirectory(prefix=f"shouldi-{tool}-") as scratch:
+        path = Path(scratch, "requirements.txt")
+        path.write_text(requirement + "\n", encoding="utf-8")
+        yield path
 
 
 async def run_tool(argv: list[str], timeout: float) -> tuple[int, str, str]:

@@ -16,7 +16,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -24,7 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from shouldi.advisories.interface import utcnow, vouch
-from shouldi.advisories.process import json_object, last_line, pinned_requirement, run_tool
+from shouldi.advisories.process import (
+    json_object,
+    last_line,
+    pinned_requirement,
+    requirements_file,
+    run_tool,
+)
 from shouldi.advisories.safety_db import SafetyDbSource, pyup_id
 from shouldi.results import Advisory, AdvisoryAnswer, Status, VulnId
 
@@ -62,9 +67,7 @@ class SafetyCliSource:
             requirement = pinned_requirement(name, version)
         except ValueError as e:
             return _skip(str(e))
-        with tempfile.TemporaryDirectory(prefix="shouldi-safety-") as scratch:
-            requirements = Path(scratch, "requirements.txt")
-            requirements.write_text(requirement + "\n", encoding="utf-8")
+        with requirements_file(requirement, "safety") as requirements:
             args = ["check", "-r", str(requirements), "--output", "json"]
             try:
                 code, out, err = await run_tool([self.executable, *args], self.timeout)
