@@ -51,3 +51,12 @@ def test_unknown_option_is_a_usage_error_without_traceback():
     assert result.exit_code == 2
     assert "No such option '--no-such-option'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_cli_default_index_is_the_index_layers_default():
+    from shouldi.cli.install import install
+    from shouldi.index.spec import PYPI_SIMPLE_URL
+
+    (option,) = [p for p in install.params if p.name == "index_url"]
+    assert option.default == PYPI_SIMPLE_URL
+    assert option.envvar == "PIP_INDEX_URL"

@@ -130,8 +130,8 @@ def test_no_json_api_is_unavailable_not_an_error(
 def test_index_url_without_simple_has_no_json_api(with_client: Any) -> None:
     assert json_api_url("https://idx.example/root/", "x") is None
     assert (
-        json_api_url("https://pypi.org/simple", "Zope.Interface")
-        == "https://pypi.org/pypi/zope-interface/json"
+        json_api_url("https://mirror.example/simple", "Zope.Interface")
+        == "https://mirror.example/pypi/zope-interface/json"
     )
     assert json_api_url("https://m.example/a/simple/", "x") == "https://m.example/a/pypi/x/json"
     m = with_client(lambda c: fetch_metadata(c, "https://idx.example/root/", "x", "1"))

@@ -7,6 +7,7 @@ import pytest
 import shouldi.index
 from shouldi.errors import EXIT_BAD_INPUT, UsageError
 from shouldi.index import BadSpec, default_index_url, normalize_name, parse_spec
+from shouldi.index.spec import PYPI_SIMPLE_URL
 
 
 @pytest.mark.parametrize(
@@ -64,7 +65,7 @@ def test_normalize_name(raw: str, normal: str) -> None:
 
 def test_default_index_url(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PIP_INDEX_URL", raising=False)
-    assert default_index_url() == "https://pypi.org/simple/"
+    assert default_index_url() == PYPI_SIMPLE_URL
     monkeypatch.setenv("PIP_INDEX_URL", "https://mirror.example/root/simple/")
     assert default_index_url() == "https://mirror.example/root/simple/"
 

@@ -15,7 +15,7 @@ def make_release(version="1.0", versions=("0.9", "1.0"), uploaded=NOW - timedelt
                  yanked=False):
     artifact = Artifact(filename=f"demo-{version}.tar.gz", url="https://files.example/demo.tgz",
                         sha256=None, kind="sdist", upload_time=uploaded, yanked=yanked)
-    return Release(name="demo", version=version, index_url="https://pypi.org/simple",
+    return Release(name="demo", version=version, index_url="https://index.example/simple",
                    artifact=artifact, artifact_reason="only sdist", all_versions=versions)
 
 

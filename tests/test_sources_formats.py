@@ -29,7 +29,7 @@ RECORDS = [
         "name": "requests",
         "version": "2.31.0",
         "artifact_sha256": "ab" * 32,
-        "index_url": "https://pypi.org/simple",
+        "index_url": "https://index.example/simple",
         "score": 0.1 + 0.2,  # repr round trip, not str
         "findings": 3,
         "has_setup_py": True,
@@ -69,7 +69,7 @@ def test_round_trip_preserves_values_and_types(tmp_path, ext):
         str, str, str, str, float, int, bool, str,
     ]  # fmt: skip
     assert source.keys() == {
-        RecordKey("requests", "2.31.0", "ab" * 32, "https://pypi.org/simple"),
+        RecordKey("requests", "2.31.0", "ab" * 32, "https://index.example/simple"),
         RecordKey("six", "1.16.0", "", ""),
     }
     assert source.columns()["has_setup_py"] == "bool"
