@@ -177,8 +177,19 @@ def test_parallel_chunks_give_the_same_result(tmp_path):
 
 def test_plan_chunks_balances_by_size():
     files = [("a.py", 500_000), ("b.py", 300_000), ("c.py", 200_000), ("d.py", 100_000)]
-    chunks = plan_chunks(files, workers=2)
+    chunks = plan_chunks(files, workers=2, per_worker=1)
     assert sorted(map(sorted, chunks)) == [["a.py", "d.py"], ["b.py", "c.py"]]
+
+
+def test_plan_chunks_several_per_worker_largest_first():
+    files = [(f"m{i:02d}.py", 10_000 * (i + 1)) for i in range(40)]
+    chunks = plan_chunks(files, workers=2, per_worker=3)
+    assert len(chunks) == 6
+    assert sorted(n for c in chunks for n in c) == sorted(n for n, _ in files)
+    size = dict(files)
+    loads = [sum(size[n] for n in c) for c in chunks]
+    assert loads == sorted(loads, reverse=True)
+    assert max(loads) - min(loads) <= max(size.values())
 
 
 def test_plan_chunks_small_tree_is_one_process():
