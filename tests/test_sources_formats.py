@@ -77,6 +77,29 @@ def test_round_trip_preserves_values_and_types(tmp_path, ext):
     assert list(source.columns())[:4] == ["name", "version", "artifact_sha256", "index_url"]
 
 
+FORMULAS = ["=HYPERLINK(\"http://evil.example\")", "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx",
+            "'=already quoted", "''+twice", "'plain", "a=b", "-", ""]
+
+
+def test_csv_cells_never_run_as_spreadsheet_formulas(tmp_path):
+    records = [{"name": f"p{i}", "version": "1", "summary": text or None, "delta": -5, "ratio": -0.5}
+               for i, text in enumerate(FORMULAS)]
+    source = written(tmp_path / "data.csv", records)
+    (_, header), *rows = source.raw_rows()
+    at = header.index("summary")
+    cells = [row[at] for _, row in rows]
+    dangerous = [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert dangerous == []
+    assert cells[0] == "'" + FORMULAS[0]
+    assert cells[9] == "a=b" and cells[8] == "'plain"  # only what a spreadsheet would evaluate
+    numbers = [row[header.index("delta")] + " " + row[header.index("ratio")] for _, row in rows]
+    assert set(numbers) == {"-5 -0.5"}  # numbers as they are
+    assert [normal(r) for r in source.read()] == [normal(r) for r in records]  # and read back exactly
+    untyped = CsvSource(tmp_path / "data.csv")
+    untyped.sidecar.unlink()
+    assert [r["summary"] for r in untyped.read()] == [t or None for t in FORMULAS]
+
+
 @pytest.mark.parametrize("ext", EXTS)
 def test_a_second_writer_keeps_existing_records(tmp_path, ext):
     source = written(tmp_path / f"data.{ext}", RECORDS[:1])

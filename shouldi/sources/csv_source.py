@@ -7,12 +7,17 @@ override it, and without either every value reads back as ``str``. An empty cell
 ``repr`` (exact round trip). A record with a column the header lacks *extends* the header:
 the temp file is rewritten once with the wider header (rows padded) — columns may grow as
 scanners are added. See :mod:`shouldi.sources._files` for atomicity, checkpoints and locking.
+
+Text that a spreadsheet would run as a formula (it starts with ``= + - @``, a tab or a carriage
+return, as a package summary may) is written with a leading ``'`` (OWASP's advice against CSV
+injection); the reader removes it, so the round trip stays exact. Numbers are never quoted.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Generator, Iterator, Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -41,6 +46,9 @@ __all__ = ["CsvSource"]
 
 csv.field_size_limit(1 << 30)  # scanner output (summaries, messages) can exceed the 128 KiB default
 _BOOLS = {"true": True, "false": False}
+#: Text a spreadsheet would evaluate, after any quotes added before it (so escaping is lossless).
+_FORMULA = re.compile(r"'*[=+\-@\t\r]")
+_ESCAPED = re.compile(r"'+[=+\-@\t\r]")
 
 
 def _cell(value: Scalar) -> str:
@@ -48,6 +56,8 @@ def _cell(value: Scalar) -> str:
         return ""
     if value is True or value is False:
         return "true" if value else "false"
+    if type(value) is str:
+        return "'" + value if _FORMULA.match(value) else value
     return repr(value) if type(value) is float else str(value)
 
 
@@ -63,7 +73,7 @@ def _parse(text: str, kind: ColumnType | None, where: str, column: str) -> Scala
             return _BOOLS[text]
     except (ValueError, KeyError) as e:
         raise SourceError(f"{where}: column {column!r}: not a {kind}: {text!r:.80}") from e
-    return text
+    return text[1:] if _ESCAPED.match(text) else text
 
 
 class CsvSource:
