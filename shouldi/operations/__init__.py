@@ -27,7 +27,7 @@ from shouldi.operations.fetch import (
     resolve_release,
 )
 from shouldi.operations.scan import bandit_scan, heuristics_scan, metadata_scan, typosquat_scan
-from shouldi.operations.score import score_release
+from shouldi.operations.score import preload_risk_model, score_release
 
 __all__ = [
     "archive_check",
@@ -45,6 +45,7 @@ __all__ = [
     "merge_advisory_answers",
     "metadata_scan",
     "pip_audit_advisories",
+    "preload_risk_model",
     "pypi_json_advisories",
     "remove_scratch",
     "resolve_release",

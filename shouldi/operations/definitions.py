@@ -85,5 +85,6 @@ class Session:
     pip_audit_osv_url: str | None = None
     pip_audit: bool = True
     safety_cli: bool = True
+    risk_model: bool = False  # load the risk model while scanning (the runner scores with it)
     now: datetime | None = None
     extra: dict[str, object] = field(default_factory=dict)

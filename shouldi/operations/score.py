@@ -6,6 +6,8 @@ arrives as ``None`` and makes the verdict ``error`` (never ``pass``).
 
 from __future__ import annotations
 
+import contextlib
+
 from shouldi.dataflow import op
 from shouldi.operations.definitions import (
     AdvisoryReport,
@@ -19,7 +21,7 @@ from shouldi.operations.definitions import (
 from shouldi.results import Release
 from shouldi.verdict import PackageReport, score
 
-__all__ = ["score_release"]
+__all__ = ["preload_risk_model", "score_release"]
 
 
 @op
@@ -47,3 +49,20 @@ def score_release(
         metadata=metadata,
         typosquat=typosquat,
     )
+
+
+@op
+def preload_risk_model(archive: ArchiveCheck, session: Session) -> None:
+    """Load the shipped risk model (scikit-learn, ~3 s) in a thread while the release is
+    scanned, so scoring the report afterwards is immediate.
+
+    It waits for the archive check (from the cache, or after extraction, which is Python
+    code in this process that the import would slow down); bandit and the heuristics run in
+    other processes. A bad spec never gets here, so it does not wait for the import. A model
+    that cannot load is reported when the report is scored, not here."""
+    if not session.risk_model:
+        return
+    from shouldi.risk_model import ModelError, default_model
+
+    with contextlib.suppress(ModelError):
+        default_model()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -170,9 +171,21 @@ def shipped_model_path() -> Path | None:
     return path if path.is_file() else None
 
 
-@functools.lru_cache(maxsize=1)
 def default_model() -> RiskModel | None:
-    """The shipped model, verified and loaded once per process (``None`` if not shipped)."""
+    """The shipped model, verified and loaded once per process (``None`` if not shipped).
+
+    Thread-safe: the flow loads it in a thread while packages are scanned
+    (:func:`~shouldi.operations.score.preload_risk_model`), and a caller that asks meanwhile
+    waits for that load instead of starting a second one."""
+    with _DEFAULT_LOCK:
+        return _load_default_model()
+
+
+_DEFAULT_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=1)
+def _load_default_model() -> RiskModel | None:
     from shouldi.risk_model.archive import load_model
 
     path = shipped_model_path()
