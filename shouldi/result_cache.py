@@ -30,9 +30,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-
 from shouldi import __version__
+from shouldi.paths import cache_root
 from shouldi.results import CheckResult, Finding, Severity, Status
 
 __all__ = ["CodeScan", "ResultCache", "code_fingerprint", "default_results_root"]
@@ -67,7 +66,7 @@ class CodeScan:
 
 def default_results_root() -> Path:
     """``<user cache dir>/shouldi/results``."""
-    return Path(platformdirs.user_cache_dir("shouldi")) / "results"
+    return cache_root() / "results"
 
 
 @functools.lru_cache(maxsize=1)

@@ -7,7 +7,7 @@ import pytest
 import shouldi.index
 from shouldi.errors import EXIT_BAD_INPUT, UsageError
 from shouldi.index import BadSpec, default_index_url, normalize_name, parse_spec
-from shouldi.index.spec import PYPI_SIMPLE_URL
+from shouldi.index.spec import PYPI_SIMPLE_URL, check_spec
 
 
 @pytest.mark.parametrize(
@@ -84,3 +84,19 @@ def test_public_names_match_all() -> None:
         "spec",
     }
     assert set(shouldi.index.__all__) == public - modules - {"annotations"}
+
+
+@pytest.mark.parametrize("spec", [
+    "django", "django==6.1.3", "a", "a-b.c_d==1.0rc1", " foo == 1.0 ", "foo==1.*", "foo>=1,<2",
+    "foo[bar]==1", 'foo==1.0 ; python_version>"3"', "foo==", "==1.0", "foo==1..2", "-foo",
+    "foo-==1", "foo @ https://example.invalid/x.tgz", "foo==1.0 extra", "", "   ", "foo==v1",
+])
+def test_check_spec_agrees_with_parse_spec(spec):
+    """check_spec's fast path (name, name==version) accepts exactly what parse_spec accepts."""
+    try:
+        parse_spec(spec)
+    except BadSpec:
+        with pytest.raises(BadSpec):
+            check_spec(spec)
+    else:
+        check_spec(spec)

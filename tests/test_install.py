@@ -8,6 +8,7 @@ from pathlib import Path
 import hostile_archives
 import pytest
 from click.testing import CliRunner
+from index_server import vulnerability
 
 from shouldi.cli.main import cli
 
@@ -194,9 +195,55 @@ def test_download_fault_is_an_error(local_index, tmp_path):
 def test_second_scan_downloads_nothing(local_index, tmp_path):
     run(local_index, tmp_path, "cleanpkg")
     local_index.clear()
-    result, data = run(local_index, tmp_path, "cleanpkg")
+    result, data = run(local_index, tmp_path, "cleanpkg", "--max-age", "0")
     assert only(data)["verdict"] == "pass"
-    assert not [p for p in local_index.paths() if "/files/" in p]
+    assert only(data)["reused_from"] is None
+    assert local_index.paths()  # resolution and advisories were asked again...
+    assert not [p for p in local_index.paths() if "/files/" in p]  # ...the artifact was not
+
+
+def test_asking_again_reuses_the_answer_without_a_request(local_index, tmp_path):
+    first, data = run(local_index, tmp_path, "cleanpkg")
+    assert only(data)["reused_from"] is None
+    local_index.clear()
+    again, reused = run(local_index, tmp_path, "cleanpkg")
+    assert local_index.paths() == []
+    assert again.exit_code == first.exit_code == 0
+    pkg = only(reused)
+    assert pkg["reused_from"] is not None
+    assert {k: v for k, v in pkg.items() if k != "reused_from"} == {
+        k: v for k, v in only(data).items() if k != "reused_from"}
+    text, _ = run(local_index, tmp_path, "cleanpkg", fmt="text")
+    assert "ago; --max-age 0 asks again" in text.stdout.splitlines()[1]
+
+
+def test_a_changed_world_is_seen_after_max_age(local_index, tmp_path):
+    run(local_index, tmp_path, "cleanpkg")
+    local_index.project("cleanpkg").vulnerabilities.setdefault("1.0.0", []).append(vulnerability({
+        "id": "PYSEC-2099-7", "aliases": [], "summary": "new", "fixed_in": ["1.0.1"], "details": "",
+    }))
+    _, reused = run(local_index, tmp_path, "cleanpkg")
+    assert only(reused)["verdict"] == "pass"  # within --max-age: the answer of a moment ago
+    result, fresh = run(local_index, tmp_path, "cleanpkg", "--max-age", "0")
+    assert only(fresh)["verdict"] == "fail" and result.exit_code == 1
+
+
+def test_error_answers_and_other_settings_are_not_reused(local_index, tmp_path):
+    local_index.fault("files/*", "500")
+    run(local_index, tmp_path, "cleanpkg")
+    local_index.clear()
+    _, data = run(local_index, tmp_path, "cleanpkg")
+    assert only(data)["verdict"] == "pass" and only(data)["reused_from"] is None
+    _, other = run(local_index, tmp_path, "cleanpkg", "--policy", str(_strict_policy(tmp_path)))
+    assert only(other)["reused_from"] is None  # another policy is another question
+    _, uncached = run(local_index, tmp_path, "cleanpkg", "--no-cache")
+    assert only(uncached)["reused_from"] is None
+
+
+def _strict_policy(tmp_path: Path) -> Path:
+    path = tmp_path / "strict.toml"
+    path.write_text("heuristics_warn = 'low'\n")
+    return path
 
 
 def test_policy_file_is_honoured_and_typos_refused(local_index, tmp_path, monkeypatch):

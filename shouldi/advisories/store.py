@@ -13,15 +13,12 @@ know about. Lookups are read-only and never create the file.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-
-import platformdirs
 
 from shouldi.advisories.errors import AdvisoryImportError, StoreError
 from shouldi.advisories.interface import utcnow
@@ -33,11 +30,11 @@ from shouldi.advisories.osv import (
     to_advisory,
 )
 from shouldi.advisories.reader import Limits, iter_files
+from shouldi.paths import DATA_DIR_ENV, default_store_path
 from shouldi.results import Advisory
 
 __all__ = ["DATA_DIR_ENV", "AdvisoryStore", "ImportStats", "StoreStatus", "default_store_path"]
 
-DATA_DIR_ENV = "SHOULDI_DATA_DIR"
 _SCHEMA_VERSION = "1"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -56,12 +53,6 @@ ON CONFLICT (id) DO UPDATE SET modified = excluded.modified, withdrawn = exclude
 WHERE excluded.modified > advisories.modified
     OR (excluded.modified = advisories.modified AND excluded.doc != advisories.doc)
 """
-
-
-def default_store_path() -> Path:
-    """``$SHOULDI_DATA_DIR/advisories.sqlite``, else in the user data dir (platformdirs)."""
-    folder = os.environ.get(DATA_DIR_ENV) or platformdirs.user_data_dir("shouldi")
-    return Path(folder) / "advisories.sqlite"
 
 
 @dataclass(frozen=True)

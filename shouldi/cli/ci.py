@@ -66,7 +66,7 @@ def ci(ctx: click.Context, specs: tuple[str, ...], requirements: tuple[Path, ...
        paths: tuple[str, ...], allowlist: Path | None, fmt: str, output: Path | None,
        summary: Path | None, fail_on_warn: bool, max_risk_score: float | None,
        severity_floor: str | None, index_url: str, timeout: float, scan_timeout: float,
-       cache_dir: Path | None, no_cache: bool, advisory_db: Path | None,
+       cache_dir: Path | None, no_cache: bool, max_age: float, advisory_db: Path | None,
        pip_audit_osv_url: str | None, no_pip_audit: bool, no_safety_cli: bool, jobs: int,
        policy_file: Path | None) -> None:
     """Gate a change on its dependencies: requirements files, pyproject.toml, SPECs, installed.
@@ -88,7 +88,7 @@ def ci(ctx: click.Context, specs: tuple[str, ...], requirements: tuple[Path, ...
                            paths, index_url)
     settings = ScanSettings(
         index_url=index_url, policy=load_policy(path=policy_file), timeout=timeout,
-        scan_timeout=scan_timeout, cache_dir=cache_dir, no_cache=no_cache,
+        scan_timeout=scan_timeout, cache_dir=cache_dir, no_cache=no_cache, max_age=max_age,
         advisory_db=advisory_db, pip_audit_osv_url=pip_audit_osv_url,
         pip_audit=not no_pip_audit, safety_cli=not no_safety_cli, jobs=jobs)
     total = len({(t.index_url, t.spec) for t in inputs.targets if t.spec is not None})

@@ -106,7 +106,7 @@ def _batches(items: Sequence[LabelledSpec], size: int) -> Iterator[Sequence[Labe
               help="Releases committed at once (default: 4 x --jobs).")
 @scan_options
 def build(labels: Path, output: Path, batch: int | None, index_url: str, timeout: float,
-          scan_timeout: float, cache_dir: Path | None, no_cache: bool, advisory_db: Path | None,
+          scan_timeout: float, cache_dir: Path | None, no_cache: bool, max_age: float, advisory_db: Path | None,
           pip_audit_osv_url: str | None, no_pip_audit: bool, no_safety_cli: bool, jobs: int,
           policy_file: Path | None) -> None:
     """Scan every release listed in LABELS and write features + label to --output."""
@@ -124,7 +124,7 @@ def build(labels: Path, output: Path, batch: int | None, index_url: str, timeout
                err=True)
     settings = ScanSettings(
         index_url=index_url, policy=load_policy(path=policy_file), timeout=timeout,
-        scan_timeout=scan_timeout, cache_dir=cache_dir, no_cache=no_cache, advisory_db=advisory_db,
+        scan_timeout=scan_timeout, cache_dir=cache_dir, no_cache=no_cache, max_age=max_age, advisory_db=advisory_db,
         pip_audit_osv_url=pip_audit_osv_url, pip_audit=not no_pip_audit,
         safety_cli=not no_safety_cli, jobs=jobs,
     )

@@ -52,7 +52,7 @@ def _pip_install(name: str, version: str, sha256: str, index_url: str) -> int:
               help="After a pass or warn, pip-install exactly the artifact that was scanned "
                    "(pinned by sha256, --no-deps: dependencies are not scanned by this command).")
 def install(specs: tuple[str, ...], fmt: str, verbose: bool, then_install: bool, index_url: str,
-            timeout: float, scan_timeout: float, cache_dir: Path | None, no_cache: bool,
+            timeout: float, scan_timeout: float, cache_dir: Path | None, no_cache: bool, max_age: float,
             advisory_db: Path | None, pip_audit_osv_url: str | None, no_pip_audit: bool,
             no_safety_cli: bool, jobs: int,
             policy_file: Path | None) -> None:
@@ -68,7 +68,7 @@ def install(specs: tuple[str, ...], fmt: str, verbose: bool, then_install: bool,
 
     settings = ScanSettings(
         index_url=index_url, policy=load_policy(path=policy_file), timeout=timeout,
-        scan_timeout=scan_timeout, cache_dir=cache_dir, no_cache=no_cache, advisory_db=advisory_db,
+        scan_timeout=scan_timeout, cache_dir=cache_dir, no_cache=no_cache, max_age=max_age, advisory_db=advisory_db,
         pip_audit_osv_url=pip_audit_osv_url, pip_audit=not no_pip_audit,
         safety_cli=not no_safety_cli, jobs=jobs,
     )

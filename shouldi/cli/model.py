@@ -166,7 +166,7 @@ def _rows_text(rows: Sequence[dict[str, Any]], threshold: float) -> str:
 @scan_options
 def predict(model_path: Path | None, specs: tuple[str, ...], dataset: Path | None, top: int,
             fmt: str, index_url: str, timeout: float, scan_timeout: float, cache_dir: Path | None,
-            no_cache: bool, advisory_db: Path | None, pip_audit_osv_url: str | None,
+            no_cache: bool, max_age: float, advisory_db: Path | None, pip_audit_osv_url: str | None,
             no_pip_audit: bool, no_safety_cli: bool, jobs: int, policy_file: Path | None) -> None:
     """Risk score (0-100) of each SPEC (scanned now) or of each record of --dataset."""
     if bool(specs) == bool(dataset):
@@ -186,7 +186,7 @@ def predict(model_path: Path | None, specs: tuple[str, ...], dataset: Path | Non
 
         settings = ScanSettings(
             index_url=index_url, policy=load_policy(path=policy_file), timeout=timeout,
-            scan_timeout=scan_timeout, cache_dir=cache_dir, no_cache=no_cache,
+            scan_timeout=scan_timeout, cache_dir=cache_dir, no_cache=no_cache, max_age=max_age,
             advisory_db=advisory_db, pip_audit_osv_url=pip_audit_osv_url,
             pip_audit=not no_pip_audit, safety_cli=not no_safety_cli, jobs=jobs)
         records, names = [], []

@@ -19,10 +19,11 @@ class RequirementSpecType(click.ParamType):  # type: ignore[type-arg,unused-igno
     name = "SPEC"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        from shouldi.index import BadSpec, parse_spec
+        from shouldi.index.errors import BadSpec
+        from shouldi.index.spec import check_spec
 
         try:
-            parse_spec(str(value))
+            check_spec(str(value))
         except BadSpec as e:
             self.fail(str(e), param, ctx)
         return str(value).strip()
@@ -41,6 +42,10 @@ def scan_options(func: F) -> F:
         click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
                      help="Where verified artifacts are cached (default: the user cache dir)."),
         click.option("--no-cache", is_flag=True, help="Download everything again; cache nothing."),
+        click.option("--max-age", type=click.FloatRange(min=0), default=600.0, show_default=True,
+                     metavar="SECONDS",
+                     help="Reuse a package's whole answer given less than SECONDS ago (0: always "
+                          "ask the index and the advisory sources again; errors are never reused)."),
         click.option("--advisory-db", type=click.Path(dir_okay=False, path_type=Path),
                      envvar="SHOULDI_ADVISORY_DB",
                      help="Local advisory store (default: the user data dir; see `shouldi db`)."),

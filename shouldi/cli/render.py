@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from typing import Any
 
 import click
@@ -35,8 +37,20 @@ def _report_dict(report: PackageReport) -> dict[str, Any]:
     }
 
 
+def _reused_at(outcome: SpecOutcome) -> str | None:
+    if outcome.answered_at is None:
+        return None
+    return datetime.fromtimestamp(outcome.answered_at, timezone.utc).isoformat()
+
+
+def _age(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
 def render_json(outcomes: Sequence[SpecOutcome]) -> str:
-    return json.dumps({"packages": [_report_dict(o.report) for o in outcomes]}, indent=2)
+    """``{"packages": [...]}``; ``reused_from`` is when a reused answer was given (else null)."""
+    packages = [{**_report_dict(o.report), "reused_from": _reused_at(o)} for o in outcomes]
+    return json.dumps({"packages": packages}, indent=2)
 
 
 def render_text(outcomes: Sequence[SpecOutcome], color: bool | None = None, verbose: bool = False) -> str:
@@ -53,6 +67,9 @@ def render_text(outcomes: Sequence[SpecOutcome], color: bool | None = None, verb
             if not r.risk.reliable:
                 risk += " [less reliable: outside training ranges]"
         lines.append(f"{label} {what}{artifact}{risk}")
+        if o.answered_at is not None:
+            age = _age(max(0.0, time.time() - o.answered_at))
+            lines.append(click.style(f"      (the answer given {age} ago; --max-age 0 asks again)", dim=True))
         shown = r.reasons if verbose else r.reasons[:12]
         for reason in shown:
             where = f"  [{reason.evidence}]" if reason.evidence else ""

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import dataclasses
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from shouldi.dataflow import ContextResult, Orchestrator
 from shouldi.errors import EXIT_BAD_INPUT
-from shouldi.operations.definitions import RequirementSpec, Session
 from shouldi.policy import Policy
 from shouldi.results import Severity
 from shouldi.verdict import PackageReport, Reason, Verdict
+
+if TYPE_CHECKING:  # the engine and the operations load only when something must be scanned
+    from shouldi.answer_cache import AnswerCache
+    from shouldi.dataflow import ContextResult
 
 __all__ = ["ScanSettings", "SpecOutcome", "scan_specs"]
 
@@ -32,6 +35,7 @@ class ScanSettings:
     safety_cli: bool = True
     jobs: int = 4
     risk: bool = True
+    max_age: float = 0.0  # seconds a whole answer may be reused (0: never; see shouldi.answer_cache)
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,7 @@ class SpecOutcome:
     report: PackageReport
     bad_input: bool = False
     result: ContextResult | None = None
+    answered_at: float | None = None  # set when the answer was reused from the answer cache
 
 
 def _report_without_verdict(spec: str, ctx: ContextResult) -> SpecOutcome:
@@ -105,9 +110,42 @@ def _result_cache(settings: ScanSettings) -> dict[str, object]:
     return {RESULT_CACHE: ResultCache(root)}
 
 
+def answer_settings(settings: ScanSettings) -> dict[str, Any]:
+    """Everything besides the spec that decides an answer (the answer cache's key)."""
+    from shouldi.paths import default_store_path
+
+    store = settings.advisory_db or default_store_path()
+    try:
+        st = store.stat()
+        store_state: object = [str(store), st.st_size, st.st_mtime_ns]
+    except OSError:
+        store_state = [str(store), None]
+    return {
+        "index_url": settings.index_url,
+        "policy": dataclasses.asdict(settings.policy),
+        "advisory_store": store_state,
+        "pip_audit": [settings.pip_audit, settings.pip_audit_osv_url],
+        "safety_cli": settings.safety_cli,
+        "risk": settings.risk,
+    }
+
+
+def _answer_cache(settings: ScanSettings) -> AnswerCache | None:
+    if settings.no_cache or settings.max_age <= 0:
+        return None
+    from shouldi.answer_cache import AnswerCache
+    from shouldi.paths import cache_root
+
+    root = (settings.cache_dir or cache_root()) / "answers"
+    return AnswerCache(root, answer_settings(settings), settings.max_age)
+
+
 async def _run(specs: Sequence[str], settings: ScanSettings, on_done: Callable[[str], None],
-               on_outcome: Callable[[SpecOutcome], None] | None = None) -> list[SpecOutcome]:
+               on_outcome: Callable[[SpecOutcome], None] | None = None) -> dict[str, SpecOutcome]:
+    from shouldi.dataflow import Orchestrator
+    from shouldi.flow import build_flow
     from shouldi.index import ArtifactCache, make_client
+    from shouldi.operations.definitions import RequirementSpec, Session
 
     cache = None if settings.no_cache else ArtifactCache(settings.cache_dir)
     async with make_client(timeout=settings.timeout) as client:
@@ -121,12 +159,11 @@ async def _run(specs: Sequence[str], settings: ScanSettings, on_done: Callable[[
             pip_audit_osv_url=settings.pip_audit_osv_url,
             pip_audit=settings.pip_audit,
             safety_cli=settings.safety_cli,
+            risk_model=settings.risk,
             extra=_result_cache(settings),
         )
-        contexts = [(s, {RequirementSpec: s, Session: session}) for s in dict.fromkeys(specs)]
+        contexts = [(s, {RequirementSpec: s, Session: session}) for s in specs]
         outcomes: dict[str, SpecOutcome] = {}
-        from shouldi.flow import build_flow
-
         async with Orchestrator(build_flow(), max_contexts=settings.jobs, process_workers=2) as orch:
             async for ctx in orch.run_iter(contexts):
                 report = ctx.get(PackageReport, None)
@@ -138,7 +175,7 @@ async def _run(specs: Sequence[str], settings: ScanSettings, on_done: Callable[[
                 if on_outcome is not None:
                     on_outcome(outcomes[ctx.context])
                 on_done(ctx.context)
-    return [outcomes[s] for s in dict.fromkeys(specs)]
+    return outcomes
 
 
 def scan_specs(specs: Sequence[str], settings: ScanSettings,
@@ -148,7 +185,30 @@ def scan_specs(specs: Sequence[str], settings: ScanSettings,
     """Scan every spec concurrently (at most ``settings.jobs`` at once).
 
     ``on_outcome`` sees each outcome as soon as its spec is done (e.g. to write it out), in
-    the order they finish; the returned list keeps the order of ``specs``.
+    the order they finish; the returned list keeps the order of ``specs``. With
+    ``settings.max_age``, answers given less than that many seconds ago are reused (see
+    :mod:`shouldi.answer_cache`): then nothing is imported, fetched or scanned for them.
     """
-    with (progress or _no_progress)() as on_done:
-        return asyncio.run(_run(specs, settings, on_done, on_outcome))
+    unique = list(dict.fromkeys(specs))
+    answers = _answer_cache(settings)
+    outcomes: dict[str, SpecOutcome] = {}
+    for spec in unique if answers is not None else ():
+        hit = answers.get(spec) if answers is not None else None
+        if hit is not None:
+            outcomes[spec] = SpecOutcome(spec, hit.report, answered_at=hit.answered_at)
+            if on_outcome is not None:
+                on_outcome(outcomes[spec])
+
+    def store(outcome: SpecOutcome) -> None:
+        if answers is not None and not outcome.bad_input:
+            answers.put(outcome.spec, outcome.report)
+        if on_outcome is not None:
+            on_outcome(outcome)
+
+    missing = [s for s in unique if s not in outcomes]
+    if missing:
+        import asyncio
+
+        with (progress or _no_progress)() as on_done:
+            outcomes.update(asyncio.run(_run(missing, settings, on_done, store)))
+    return [outcomes[s] for s in unique]

@@ -149,7 +149,7 @@ def _summary(checked: Sequence[Checked], recorded: Mapping[Target, str], written
 def scan(ctx: click.Context, specs: tuple[str, ...], requirements: tuple[Path, ...],
          pyproject: Path | None, groups: tuple[str, ...], all_groups: bool, installed: bool,
          paths: tuple[str, ...], output: Path | None, index_url: str, timeout: float,
-         scan_timeout: float, cache_dir: Path | None, no_cache: bool, advisory_db: Path | None,
+         scan_timeout: float, cache_dir: Path | None, no_cache: bool, max_age: float, advisory_db: Path | None,
          pip_audit_osv_url: str | None, no_pip_audit: bool, no_safety_cli: bool, jobs: int,
          policy_file: Path | None) -> None:
     """Scan SPECs, requirements files, a pyproject.toml or the installed packages.
@@ -169,7 +169,7 @@ def scan(ctx: click.Context, specs: tuple[str, ...], requirements: tuple[Path, .
         click.echo(f"warning: {warning}", err=True)
     settings = ScanSettings(
         index_url=index_url, policy=load_policy(path=policy_file), timeout=timeout,
-        scan_timeout=scan_timeout, cache_dir=cache_dir, no_cache=no_cache,
+        scan_timeout=scan_timeout, cache_dir=cache_dir, no_cache=no_cache, max_age=max_age,
         advisory_db=advisory_db, pip_audit_osv_url=pip_audit_osv_url,
         pip_audit=not no_pip_audit, safety_cli=not no_safety_cli, jobs=jobs)
     source: Source | None = None

@@ -7,13 +7,39 @@ per run with :func:`make_client`; tests pass any transport). Errors are in
 
 from __future__ import annotations
 
-from shouldi.index.cache import ArtifactCache
-from shouldi.index.client import RetryTransport, make_client
-from shouldi.index.downloader import DEFAULT_MAX_SIZE, download
-from shouldi.index.errors import BadSpec, IntegrityError, NotFound, PackageIndexError
-from shouldi.index.jsonapi import fetch_metadata, json_api_url
-from shouldi.index.resolver import resolve
-from shouldi.index.spec import default_index_url, normalize_name, parse_spec
+from typing import TYPE_CHECKING
+
+from shouldi.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from shouldi.index.cache import ArtifactCache
+    from shouldi.index.client import RetryTransport, make_client
+    from shouldi.index.downloader import DEFAULT_MAX_SIZE, download
+    from shouldi.index.errors import BadSpec, IntegrityError, NotFound, PackageIndexError
+    from shouldi.index.jsonapi import fetch_metadata, json_api_url
+    from shouldi.index.resolver import resolve
+    from shouldi.index.spec import default_index_url, normalize_name, parse_spec
+
+# Names load on first use: `shouldi.index.spec` alone does not import httpx.
+_LAZY = {
+    "ArtifactCache": "shouldi.index.cache",
+    "BadSpec": "shouldi.index.errors",
+    "DEFAULT_MAX_SIZE": "shouldi.index.downloader",
+    "IntegrityError": "shouldi.index.errors",
+    "NotFound": "shouldi.index.errors",
+    "PackageIndexError": "shouldi.index.errors",
+    "RetryTransport": "shouldi.index.client",
+    "default_index_url": "shouldi.index.spec",
+    "download": "shouldi.index.downloader",
+    "fetch_metadata": "shouldi.index.jsonapi",
+    "json_api_url": "shouldi.index.jsonapi",
+    "make_client": "shouldi.index.client",
+    "normalize_name": "shouldi.index.spec",
+    "parse_spec": "shouldi.index.spec",
+    "resolve": "shouldi.index.resolver",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
+del TYPE_CHECKING, lazy_exports
 
 __all__ = [
     "DEFAULT_MAX_SIZE",

@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import platformdirs
+from shouldi.paths import cache_root
 
 __all__ = ["ArtifactCache", "default_cache_root"]
 
@@ -22,7 +22,7 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 def default_cache_root() -> Path:
     """``<user cache dir>/shouldi/artifacts``."""
-    return Path(platformdirs.user_cache_dir("shouldi")) / "artifacts"
+    return cache_root() / "artifacts"
 
 
 def _check_key(sha256: str) -> str:
