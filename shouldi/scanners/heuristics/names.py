@@ -24,6 +24,7 @@ __all__ = [
     "dotted",
     "is_network",
     "is_process",
+    "may_decode_or_download",
 ]
 
 #: Calls whose result is decoded, decompressed or unpacked data.
@@ -118,3 +119,25 @@ def is_network(name: str) -> bool:
         return True
     parts = name.split(".")
     return len(parts) > 1 and parts[0] in NETWORK_LIBRARIES and parts[-1] in NETWORK_VERBS
+
+
+def _source_words() -> tuple[bytes, ...]:
+    """Words one of which any source calling a decoder or a network API must contain.
+
+    A call resolves to a qualified name through the file's imports, so the name's root
+    module is spelled in the file (``import zlib as z``, ``from urllib.request import``,
+    ``__import__("base64")``); ``bytes.fromhex`` has no import, but ``fromhex`` is spelled.
+    ``chr`` covers ``"".join(chr(c) for c in ...)``.
+    """
+    roots = {name.split(".")[0] for name in DECODERS | NETWORK} | NETWORK_LIBRARIES
+    roots -= {"bytes", "bytearray"}
+    return tuple(sorted(w.encode() for w in roots | {"fromhex", "chr"}))
+
+
+_SOURCE_WORDS = _source_words()
+
+
+def may_decode_or_download(source: bytes) -> bool:
+    """False only when ``source`` cannot call a decoder or a network API (see
+    :func:`_source_words`): then no expression of it is tainted unless a name is."""
+    return any(word in source for word in _SOURCE_WORDS)

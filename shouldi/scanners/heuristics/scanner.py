@@ -23,6 +23,7 @@ from shouldi.scanners.heuristics.files import (
     pth_import_lines,
     role_of,
 )
+from shouldi.scanners.heuristics.names import may_decode_or_download
 from shouldi.scanners.heuristics.rules import RULES
 from shouldi.scanners.heuristics.visitor import Hit, Visitor
 from shouldi.scanners.interface import path_weight
@@ -136,7 +137,9 @@ class _Run:
                 self.add("unparsable-install-code", relname, getattr(e, "lineno", None),
                          f"{relname} does not parse", True)
             return
-        visitor = Visitor(whole_file=role == Role.INSTALL, top_level=role == Role.IMPORT)
+        visitor = Visitor(whole_file=role == Role.INSTALL, top_level=role == Role.IMPORT,
+                          mentions_environ=b"environ" in data,
+                          may_decode_or_download=may_decode_or_download(data))
         try:
             visitor.visit(module)
         except RecursionError:

@@ -31,8 +31,13 @@ _ENVIRON_VIEWS = frozenset({"dict", "str", "repr", "list", "tuple", "sorted", "c
                             "os.environ.copy", "os.environ.items", "os.environ.values",
                             "os.environ.keys"})
 #: Node types with nothing below them worth a call (``Load()``, ``Add()``...);
-#: ``Name`` has no rule of its own and only a ``ctx`` below it.
-_SKIP = (ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop, ast.Name)
+#: ``Name`` has no rule of its own and only a ``ctx`` below it. Concrete classes, so a
+#: ``type(node) in _SKIP`` test replaces ``isinstance`` (the traversal's hottest line).
+_SKIP = frozenset(
+    cls for base in (ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop)
+    for cls in base.__subclasses__()
+) | {ast.Name}
+_AST = ast.AST
 _ENVIRON_OK = ("dict", "copy.copy", "copy.deepcopy", "isinstance", "id", "len")
 
 
@@ -54,9 +59,16 @@ class Visitor(PathRules, ast.NodeVisitor):
     """
 
     def __init__(
-        self, whole_file: bool = False, top_level: bool = False, line_offset: int = 0
+        self, whole_file: bool = False, top_level: bool = False, line_offset: int = 0,
+        mentions_environ: bool = True, may_decode_or_download: bool = True,
     ) -> None:
         self.whole_file, self.top_level, self.offset = whole_file, top_level, line_offset
+        #: False when the source never spells "environ": then no expression can be
+        #: os.environ, and the environment checks on every call argument are skipped.
+        self.mentions_environ = mentions_environ
+        #: False when the source cannot call a decoder or a network API
+        #: (:func:`~shouldi.scanners.heuristics.names.may_decode_or_download`).
+        self.may_decode_or_download = may_decode_or_download
         self.aliases: dict[str, str] = {}
         self.hits: list[Hit] = []
         self.tainted: list[set[str]] = [set()]
@@ -77,14 +89,15 @@ class Visitor(PathRules, ast.NodeVisitor):
         method(self, node)
 
     def generic_visit(self, node: ast.AST) -> None:
+        visit = self.visit
         for field in node._fields:
             value = getattr(node, field, None)
-            if isinstance(value, list):
+            if type(value) is list:
                 for item in value:
-                    if isinstance(item, ast.AST) and not isinstance(item, _SKIP):
-                        self.visit(item)
-            elif isinstance(value, ast.AST) and not isinstance(value, _SKIP):
-                self.visit(value)
+                    if type(item) not in _SKIP and isinstance(item, _AST):
+                        visit(item)
+            elif type(value) not in _SKIP and isinstance(value, _AST):
+                visit(value)
 
     # -- context -----------------------------------------------------------------------------
     @property
@@ -143,6 +156,12 @@ class Visitor(PathRules, ast.NodeVisitor):
 
     # -- dataflow ------------------------------------------------------------------------------
     def is_tainted(self, expr: ast.AST) -> bool:
+        if type(expr) is ast.Constant:
+            return False
+        if type(expr) is ast.Name:
+            return any(expr.id in s for s in self.tainted)
+        if not self.may_decode_or_download and not any(self.tainted):
+            return False
         for sub in ast.walk(expr):
             if isinstance(sub, ast.Name) and any(sub.id in s for s in self.tainted):
                 return True
@@ -224,6 +243,8 @@ class Visitor(PathRules, ast.NodeVisitor):
         self.generic_visit(node)
 
     def _is_environ(self, expr: ast.expr) -> bool:
+        if not self.mentions_environ or type(expr) is ast.Constant:
+            return False
         if self.name_of(expr) == "os.environ":
             return True
         if isinstance(expr, ast.Call):
