@@ -2,11 +2,14 @@
 
     python bench/install.py --json [--sdist PATH]
 
-Times, as whole processes: ``shouldi install`` cold (empty caches) and warm (second run, same
-caches), against running bandit, pip-audit and safety by hand one after another on the same
-files (bandit -r on the extracted tree; pip-audit --no-deps --disable-pip on name==version;
-safety check on the same requirement). Targets: cold at most 0.6x of the sequential run; warm
-under 0.3 s.
+Times, as whole processes: ``shouldi install`` cold (empty caches) and warm (the same command
+again: the answer of a moment ago is reused, median of 5 runs), against running bandit,
+pip-audit and safety by hand one after another on the same files (bandit -r on the extracted
+tree; pip-audit --no-deps --disable-pip on name==version; safety check on the same
+requirement). Targets: cold at most 0.6x of the sequential run; warm under 0.3 s.
+
+Also reported, with no target: ``recheck_s``, the same command with ``--max-age 0`` (the
+code scan comes from the result cache; resolution, advisories and the risk score run again).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -57,9 +61,11 @@ def main() -> None:
                    "--cache-dir", str(Path(tmp) / "cache"), "--format", "json"]
         cold, proc = wall(shouldi, env=env)
         report = json.loads(proc.stdout)["packages"][0] if proc.stdout.startswith("{") else {}
-        warm, _ = wall(shouldi, env=env)
+        warm = statistics.median(wall(shouldi, env=env)[0] for _ in range(5))
+        recheck, _ = wall([*shouldi, "--max-age", "0"], env=env)
         out.update(shouldi_cold_s=round(cold, 2), shouldi_warm_s=round(warm, 3),
-                   verdict=report.get("verdict"), exit_code=proc.returncode)
+                   recheck_s=round(recheck, 2), verdict=report.get("verdict"),
+                   exit_code=proc.returncode)
 
         tree = Path(tmp) / "tree"
         tree.mkdir()

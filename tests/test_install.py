@@ -255,3 +255,24 @@ def test_policy_file_is_honoured_and_typos_refused(local_index, tmp_path, monkey
     result, _ = run(local_index, tmp_path, "cleanpkg")
     assert result.exit_code == 2
     assert "unknown policy setting 'heuristic_fail'" in result.stderr
+
+
+def test_a_rechecked_release_is_scored_without_loading_scikit_learn(local_index, tmp_path):
+    """Scores are cached by model and features: re-checking a scanned release (--max-age 0)
+    asks the index and the advisory sources again, but needs neither bandit nor the model."""
+    import subprocess
+    import sys
+
+    _, first = run(local_index, tmp_path, "cleanpkg")
+    argv = ["shouldi", "install", "cleanpkg", "--index-url", local_index.url,
+            "--cache-dir", str(tmp_path / "cache"), "--advisory-db", str(tmp_path / "advisories.sqlite"),
+            "--no-pip-audit", "--no-safety-cli", "--format", "json", "--max-age", "0"]
+    code = ("import sys\nfrom shouldi.cli.main import main\n"
+            f"sys.argv = {argv!r}\n"
+            "try:\n    main()\nexcept SystemExit as e:\n"
+            "    print(e.code, 'sklearn' in sys.modules, 'bandit' in sys.modules, file=sys.stderr)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.stderr.split() == ["0", "False", "False"], done.stderr
+    again = only(json.loads(done.stdout))
+    assert again["reused_from"] is None
+    assert again["risk"] == only(first)["risk"]

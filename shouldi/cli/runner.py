@@ -17,6 +17,7 @@ from shouldi.verdict import PackageReport, Reason, Verdict
 if TYPE_CHECKING:  # the engine and the operations load only when something must be scanned
     from shouldi.answer_cache import AnswerCache
     from shouldi.dataflow import ContextResult
+    from shouldi.risk_model.score_cache import ScoreCache
 
 __all__ = ["ScanSettings", "SpecOutcome", "scan_specs"]
 
@@ -82,16 +83,44 @@ def _with_risk(report: PackageReport, settings: ScanSettings) -> PackageReport:
     """
     if not settings.risk or report.version is None:
         return report
-    from shouldi.risk_model import ModelArchiveError, score_report
     from shouldi.verdict import with_risk
+
+    cache, features = _score_cache(settings), _model_features(report)
+    cached = cache.get(features) if cache is not None else None
+    if cached is not None:
+        return with_risk(report, cached, settings.policy)
+    from shouldi.risk_model import ModelArchiveError, score_report
 
     try:
         risk = score_report(report)
+        if risk is not None and cache is not None:
+            cache.put(features, risk)
     except ModelArchiveError as e:
         reason = Reason("risk", Severity.LOW, f"risk model unavailable: {e}", None, Verdict.WARN)
         worst = max((report.verdict, Verdict.WARN), key=lambda v: v.rank)
         return replace(report, verdict=worst, reasons=(*report.reasons, reason))
     return with_risk(report, risk, settings.policy)
+
+
+def _score_cache(settings: ScanSettings) -> ScoreCache | None:
+    """Risk scores by model and features (none with ``--no-cache`` or without a shipped model)."""
+    from shouldi.paths import cache_root
+    from shouldi.risk_model.score_cache import ScoreCache, shipped_model_path
+
+    model = shipped_model_path()
+    if settings.no_cache or model is None:
+        return None
+    try:
+        return ScoreCache((settings.cache_dir or cache_root()) / "risk", model)
+    except OSError:
+        return None  # an unreadable model is reported when it is loaded
+
+
+def _model_features(report: PackageReport) -> dict[str, object]:
+    from shouldi.record import MODEL_FEATURES, report_to_record
+
+    record = report_to_record(report, "")
+    return {c: record[c] for c in MODEL_FEATURES}
 
 
 @contextlib.contextmanager

@@ -15,6 +15,7 @@ from shouldi.operations.definitions import (
     BanditResult,
     HeuristicsResult,
     MetadataResult,
+    ScanNeeded,
     Session,
     TyposquatResult,
 )
@@ -51,15 +52,16 @@ def score_release(
     )
 
 
-@op
+@op(conditions=[ScanNeeded])
 def preload_risk_model(archive: ArchiveCheck, session: Session) -> None:
     """Load the shipped risk model (scikit-learn, ~3 s) in a thread while the release is
     scanned, so scoring the report afterwards is immediate.
 
-    It waits for the archive check (from the cache, or after extraction, which is Python
-    code in this process that the import would slow down); bandit and the heuristics run in
-    other processes. A bad spec never gets here, so it does not wait for the import. A model
-    that cannot load is reported when the report is scored, not here."""
+    Only when the release is scanned now: a release whose scan is cached usually has its
+    score cached too (see :mod:`shouldi.risk_model.score_cache`). It waits for the archive
+    check (after extraction, which is Python code in this process that the import would
+    slow down); bandit and the heuristics run in other processes. A bad spec never gets
+    here. A model that cannot load is reported when the report is scored, not here."""
     if not session.risk_model:
         return
     from shouldi.risk_model import ModelError, default_model

@@ -23,8 +23,6 @@ import math
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,6 +32,7 @@ from sklearn.pipeline import Pipeline
 from shouldi.risk_model.data import Matrix, records_matrix
 from shouldi.risk_model.drift import drifted, ranges_from_json
 from shouldi.risk_model.pipeline import single_threaded
+from shouldi.risk_model.score_cache import shipped_model_path
 from shouldi.verdict import PackageReport, RiskScore
 
 __all__ = ["Contribution", "RiskModel", "default_model", "score_report", "shipped_model_path"]
@@ -163,12 +162,6 @@ def score_report(report: PackageReport, model: RiskModel | None = None) -> RiskS
     if model is None or report.version is None:
         return None
     return model.score_records([report_to_record(report, "")])[0]
-
-
-def shipped_model_path() -> Path | None:
-    """The model shipped inside the package (trained on ``datasets/``), if present."""
-    path = Path(str(resources.files("shouldi") / "data" / "model.zip"))
-    return path if path.is_file() else None
 
 
 def default_model() -> RiskModel | None:
