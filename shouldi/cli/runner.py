@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # the engine and the operations load only when something must
     from shouldi.dataflow import ContextResult
     from shouldi.risk_model.score_cache import ScoreCache
 
-__all__ = ["ScanSettings", "SpecOutcome", "scan_specs"]
+__all__ = ["ScanSettings", "SpecOutcome", "answer_settings", "scan_specs"]
 
 
 @dataclass(frozen=True)
