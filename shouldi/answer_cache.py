@@ -21,7 +21,6 @@ import functools
 import hashlib
 import json
 import os
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from typing import Any
 import dacite
 
 from shouldi.dataflow.results import to_jsonable
+from shouldi.paths import store_json
 from shouldi.verdict import PackageReport, Verdict
 
 __all__ = ["DEFAULT_MAX_AGE", "AnswerCache", "CachedAnswer", "package_fingerprint",
@@ -118,22 +118,9 @@ class AnswerCache:
         """Store ``report`` when asking again would give the same answer; returns whether it was."""
         if not cacheable(report):
             return False
-        dest = self.path_for(spec)
         body = {"format": _FORMAT, "spec": spec.strip(), "answered_at": time.time(),
                 "report": report_to_json(report)}
-        try:
-            dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".tmp-", suffix=".json")
-        except OSError:
-            return False  # a read-only cache dir costs speed, not the answer
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(body, out, separators=(",", ":"))
-            Path(tmp).replace(dest)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return True
+        return store_json(self.path_for(spec), body)
 
 
 def cacheable(report: PackageReport) -> bool:

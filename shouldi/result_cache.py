@@ -13,7 +13,8 @@ reason other than a refused archive) are never stored: a cache must not turn a o
 failure into a permanent one, nor an unchecked package into a checked one.
 
 Layout: ``<root>/<fingerprint>/<ab>/<sha256>.json``, written atomically (temp file and
-``os.replace``); an unreadable or malformed entry is a miss, never an error.
+``os.replace``); an unreadable or malformed entry is a miss and a cache that cannot be written
+is skipped, never an error.
 """
 
 from __future__ import annotations
@@ -21,17 +22,15 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 import re
 import sys
-import tempfile
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 from shouldi import __version__
-from shouldi.paths import cache_root
+from shouldi.paths import cache_root, store_json
 from shouldi.results import CheckResult, Finding, Severity, Status
 
 __all__ = ["CodeScan", "ResultCache", "code_fingerprint", "default_results_root"]
@@ -115,20 +114,10 @@ class ResultCache:
         """Store ``scan`` if it is :attr:`~CodeScan.cacheable`; returns whether it was stored."""
         if not scan.cacheable:
             return False
-        dest = self.path_for(sha256)
-        dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         body = {"format": _FORMAT, "sha256": sha256.lower(), "fingerprint": self.fingerprint,
                 "archive": _check_to(scan.archive), "bandit": _check_to(scan.bandit),
                 "heuristics": _check_to(scan.heuristics)}
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(body, out, separators=(",", ":"))
-            Path(tmp).replace(dest)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return True
+        return store_json(self.path_for(sha256), body)
 
 
 def _check_to(c: CheckResult) -> dict[str, Any]:

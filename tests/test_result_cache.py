@@ -98,3 +98,12 @@ def test_cached_flow_skips_scratch_on_a_hit():
     assert [c.name for c in scratch.conditions] == ["ScanNeeded"]
     producers = {p.name for p in flow.producers["BanditResult"]}
     assert producers == {"bandit_scan", "cached_bandit"}
+
+
+def test_an_unwritable_cache_is_a_miss_not_a_crash(tmp_path):
+    """A cache write that fails must not turn the scan it stores into an error verdict."""
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    cache = ResultCache(blocked, fingerprint="aaaa")
+    assert cache.put(SHA, SCAN) is False
+    assert cache.get(SHA) is None

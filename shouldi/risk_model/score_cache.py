@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from shouldi.paths import store_json
 from shouldi.verdict import RiskScore
 
 __all__ = ["ScoreCache", "shipped_model_path"]
@@ -57,19 +56,7 @@ class ScoreCache:
 
     def put(self, features: Mapping[str, Any], score: RiskScore) -> None:
         """Store ``score``; a cache that cannot be written costs speed, never the answer."""
-        dest = self.path_for(features)
         body = {"format": _FORMAT, "features": dict(features), "score": score.score,
                 "top_features": list(score.top_features), "reliable": score.reliable,
                 "drift": list(score.drift)}
-        try:
-            dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".tmp-", suffix=".json")
-        except OSError:
-            return
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(body, out, separators=(",", ":"))
-            Path(tmp).replace(dest)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        store_json(self.path_for(features), body)
