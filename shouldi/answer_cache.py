@@ -34,7 +34,7 @@ from shouldi.dataflow.results import to_jsonable
 from shouldi.paths import store_json
 from shouldi.verdict import PackageReport, Verdict
 
-__all__ = ["DEFAULT_MAX_AGE", "AnswerCache", "CachedAnswer", "package_fingerprint",
+__all__ = ["DEFAULT_MAX_AGE", "AnswerCache", "CachedAnswer", "cacheable", "key_for", "package_fingerprint",
            "report_from_json", "report_to_json"]
 
 DEFAULT_MAX_AGE = 600.0
