@@ -233,3 +233,22 @@ def test_wrong_object_or_malformed_manifest_is_refused(trained, tmp_path: Path) 
     write_members(path, rehash(members, members["model.skops"], features=[{"name": "only.one"}]))
     with pytest.raises(UnsafeModelError, match="malformed|does not take"):
         load_model(path)
+
+
+def test_preloading_never_waits_for_a_load_in_progress(monkeypatch):
+    """Concurrent packages must not each hold a worker thread while one thread loads the model."""
+    import threading
+
+    from shouldi.risk_model import predict
+
+    calls = []
+    monkeypatch.setattr(predict, "_load_default_model", lambda: calls.append(1))
+    with predict._DEFAULT_LOCK:  # another thread is loading
+        done = threading.Event()
+        worker = threading.Thread(target=lambda: (predict.preload_default_model(), done.set()))
+        worker.start()
+        assert done.wait(5), "preload waited for the lock"
+    worker.join()
+    assert calls == []
+    predict.preload_default_model()
+    assert calls == [1]

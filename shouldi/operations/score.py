@@ -64,7 +64,8 @@ def preload_risk_model(archive: ArchiveCheck, session: Session) -> None:
     here. A model that cannot load is reported when the report is scored, not here."""
     if not session.risk_model:
         return
-    from shouldi.risk_model import ModelError, default_model
+    from shouldi.risk_model import ModelError
+    from shouldi.risk_model.predict import preload_default_model
 
     with contextlib.suppress(ModelError):
-        default_model()
+        preload_default_model()

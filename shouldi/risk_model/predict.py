@@ -35,7 +35,8 @@ from shouldi.risk_model.pipeline import single_threaded
 from shouldi.risk_model.score_cache import shipped_model_path
 from shouldi.verdict import PackageReport, RiskScore
 
-__all__ = ["Contribution", "RiskModel", "default_model", "score_report", "shipped_model_path"]
+__all__ = ["Contribution", "RiskModel", "default_model", "preload_default_model", "score_report",
+           "shipped_model_path"]
 
 _EPS = 1e-6
 _CHUNK = 64
@@ -172,6 +173,16 @@ def default_model() -> RiskModel | None:
     waits for that load instead of starting a second one."""
     with _DEFAULT_LOCK:
         return _load_default_model()
+
+
+def preload_default_model() -> None:
+    """Load the shipped model now, unless another thread already is: never waits, so
+    concurrent packages do not each hold a worker thread for the ~3 s import."""
+    if _DEFAULT_LOCK.acquire(blocking=False):
+        try:
+            _load_default_model()
+        finally:
+            _DEFAULT_LOCK.release()
 
 
 _DEFAULT_LOCK = threading.Lock()
