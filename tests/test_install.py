@@ -166,8 +166,13 @@ def test_scanner_crash_is_an_error_verdict(local_index, tmp_path, monkeypatch):
     result, data = run(local_index, tmp_path, "cleanpkg")
     pkg = only(data)
     assert pkg["verdict"] == "error" and result.exit_code == 3
-    assert "bandit" not in pkg["checks"]
-    assert any("bandit_scan failed: scanner blew up" in r["message"] for r in pkg["reasons"])
+    assert pkg["checks"]["bandit"] == {"status": "error", "reason": "bandit_scan failed: scanner blew up",
+                                       "counts": {}, "tool_version": None, "warnings": []}
+    # one cause, one reason: the crash (not also "bandit did not run")
+    about_bandit = [r for r in pkg["reasons"] if "bandit" in r["message"]]
+    assert [r["message"] for r in about_bandit] == [
+        "bandit could not check this release (bandit_scan failed: scanner blew up)"]
+    assert about_bandit[0]["allowable"] is False
 
 
 @pytest.mark.parametrize("builder", ["traversal_tar", "symlink_out_tar", "char_device_tar"])
@@ -266,7 +271,7 @@ def test_a_rechecked_release_is_scored_without_loading_scikit_learn(local_index,
     _, first = run(local_index, tmp_path, "cleanpkg")
     argv = ["shouldi", "install", "cleanpkg", "--index-url", local_index.url,
             "--cache-dir", str(tmp_path / "cache"), "--advisory-db", str(tmp_path / "advisories.sqlite"),
-            "--no-pip-audit", "--no-safety-cli", "--format", "json", "--max-age", "0"]
+            "--no-pip-audit", "--no-safety-cli", "--format", "json", "--max-age", "0", "--quiet"]
     code = ("import sys\nfrom shouldi.cli.main import main\n"
             f"sys.argv = {argv!r}\n"
             "try:\n    main()\nexcept SystemExit as e:\n"

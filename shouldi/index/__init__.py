@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from shouldi.lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from shouldi.index.cache import ArtifactCache
+    from shouldi.cache.artifacts import ArtifactCache
     from shouldi.index.client import RetryTransport, make_client
     from shouldi.index.downloader import DEFAULT_MAX_SIZE, download
     from shouldi.index.errors import BadSpec, IntegrityError, NotFound, PackageIndexError
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 # Names load on first use: `shouldi.index.spec` alone does not import httpx.
 _LAZY = {
-    "ArtifactCache": "shouldi.index.cache",
+    "ArtifactCache": "shouldi.cache.artifacts",
     "BadSpec": "shouldi.index.errors",
     "DEFAULT_MAX_SIZE": "shouldi.index.downloader",
     "IntegrityError": "shouldi.index.errors",
