@@ -7,11 +7,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from reports import make_report
 
 from shouldi.gate import GateOptions, decide, load_allowlist
 from shouldi.inputs.dependency import make_dependency
-from reports import make_report
-
 from shouldi.results import Advisory, CheckResult, Finding, Severity, Status, VulnId
 from shouldi.verdict import RiskScore, Verdict
 

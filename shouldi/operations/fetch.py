@@ -70,7 +70,7 @@ def spec_wanted(spec: RequirementSpec, index_url: IndexUrl, recorded: Recorded |
         return SpecWanted(True)
     try:
         pinned = pinned_release(spec)
-    except Exception:  # noqa: BLE001 - resolve_release reports a bad spec properly
+    except Exception:
         return SpecWanted(True)
     return SpecWanted(pinned is None or (*pinned, str(index_url)) not in recorded)
 
