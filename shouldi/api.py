@@ -19,6 +19,7 @@ Answers given less than ``settings.max_age`` seconds ago are reused (see
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -132,8 +133,24 @@ def _answer_cache(settings: Settings, index_url: str, hashes: frozenset[str]) ->
         return None
     from shouldi.cache import Cache
 
-    key = {**settings.answer_key(), "index_url": index_url, "hashes": sorted(hashes)}
+    key = {**settings.answer_key(), "index_url": index_url, "hashes": sorted(hashes),
+           "plugins": _installed_plugins()}
     return Cache(settings.cache_dir).answers(key, settings.max_age)
+
+
+@functools.lru_cache(maxsize=1)
+def _installed_plugins() -> list[str]:
+    """The plugins installed (entry points and their distributions' versions), read from
+    metadata without importing them: installing or upgrading one makes answers a miss."""
+    from importlib.metadata import entry_points
+
+    from shouldi.dataflow.plugins import ENTRY_POINT_GROUP
+
+    found = []
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        dist = ep.dist
+        found.append(f"{ep.name}={ep.value}@{dist.name if dist else '?'}-{dist.version if dist else '?'}")
+    return sorted(found)
 
 
 def _reused(reqs: list[Request], settings: Settings, trace: bool,
