@@ -139,6 +139,6 @@ def check_chart(records: Sequence[ScanRecord]) -> CheckChart:
                                     f"{check}: {n} {outcome}"))
                 x += w
         rows.append(CheckRow(check, y, tuple(segments)))
-    height = _TOP + len(checks) * (_ROW + _GAP) + _BOTTOM
+    height = _TOP + len(checks) * (_ROW + _GAP)
     return CheckChart(WIDTH, height, _LABEL, tuple(rows), OUTCOMES, total)
 
