@@ -227,3 +227,32 @@ def test_a_screenshot_shows_the_report(report, tmp_path):
     assert _colour_count(chart, FAIL_RED) > 500 and _colour_count(chart, PASS_GREEN) > 500
     checks = Image.open(io.BytesIO(page.locator("#chart-checks svg").screenshot())).convert("RGB")
     assert abs(checks.size[0] - 520) <= 1 and _colour_count(checks, PASS_GREEN) > 5000
+
+
+def test_a_long_table_shows_a_page_of_rows_until_show_all(browser, tmp_path):
+    from test_report_data import make_report as package
+
+    from shouldi.report.render import PAGE_SIZE
+    from shouldi.verdict import RiskScore
+
+    total = PAGE_SIZE + 100
+    reports = [package(f"pkg{i:04d}", "1.0", risk=RiskScore(i % 101)) for i in range(total)]
+    scans = write_records(tmp_path / "many.sqlite", reports)
+    out = tmp_path / "many.html"
+    assert CliRunner().invoke(cli, ["report", str(scans), "-o", str(out)]).exit_code == 0
+    opened = open_report(browser, out)
+    page = opened.page
+    shown = page.locator("#shown")
+    assert shown.inner_text() == f"{PAGE_SIZE} of {total} matching packages shown ({total} in all)"
+    assert len(visible(page, "name")) == PAGE_SIZE
+    page.get_by_role("button", name="Package").click()
+    page.get_by_role("button", name="Package").click()  # descending: the last names come first
+    names = visible(page, "name")
+    assert names[0] == f"pkg{total - 1:04d}" and len(names) == PAGE_SIZE
+    page.locator("#search").press_sequentially("pkg00")  # 100 matches: all shown, no button
+    assert len(visible(page, "name")) == 100 and page.locator("#show-all").is_hidden()
+    page.locator("#search").fill("")
+    page.get_by_role("button", name=f"Show all {total}").click()
+    assert len(visible(page, "name")) == total and shown.inner_text() == f"{total} of {total} packages shown"
+    assert opened.dialogs == [] and opened.errors == []
+    page.close()

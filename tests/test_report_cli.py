@@ -234,3 +234,26 @@ def test_a_real_scan_reports_its_advisories_and_evidence(local_index, tmp_path):
     assert '<td class="where"><code>zq_exec-2.0/bad_mod/__init__.py:2</code></td>' in html
     assert sorted(Page(html).names) == ["urllib3", "zq-exec"]
     assert "no risk score: the model has no measured skill" in html  # records carry no score yet
+
+
+@pytest.mark.online
+@pytest.mark.skipif(not SHARED.is_file(), reason="shared advisory archive absent")
+def test_a_real_pypi_scan_makes_a_report(tmp_path):
+    """Two real releases from PyPI: six (clean) and urllib3 1.26.4 (known advisories)."""
+    db = tmp_path / "advisories.sqlite"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["db", "--store", str(db), "import", str(SHARED)]).exit_code == 0
+    scans = tmp_path / "scans.csv"
+    scan = runner.invoke(cli, [
+        "scan", "six==1.16.0", "urllib3==1.26.4", "-o", str(scans), "--cache-dir",
+        str(tmp_path / "cache"), "--advisory-db", str(db), "--no-pip-audit", "--no-safety-cli"],
+        catch_exceptions=False)
+    assert scan.exit_code == 1, scan.output
+    out = tmp_path / "report.html"
+    assert run(str(scans), "-o", str(out)).exit_code == 0
+    html = out.read_text()
+    assert sorted(Page(html).names) == ["six", "urllib3"]
+    fixed = dict(re.findall(r'<td class="id">([^<]+)</td>.*?<td class="fixed">([^<]+)</td>', html,
+                            re.S))
+    assert fixed.get("PYSEC-2023-192") == "1.26.17, 2.0.6"
+    assert re.search(r'<td class="file">six-1\.16\.0[^<]*</td>', html)

@@ -139,11 +139,15 @@ def parse_record(raw: Mapping[str, Scalar], where: str) -> ScanRecord:
         scanned_at=_time(raw.get("scanned_at"), where),
         risk_score=_score(raw.get(RISK_SCORE), where),
         risk_reliable=_bool(raw.get(RISK_RELIABLE), where),
-        statuses={c[:-len(".status")]: str(v) for c, v in raw.items()
-                  if c.endswith(".status") and v is not None},
-        tools={c[:-len(".version")]: str(v) for c, v in raw.items()
-               if c.endswith(".version") and v is not None},
+        statuses=_by_suffix(raw, ".status"),
+        tools=_by_suffix(raw, ".version"),
     )
+
+
+def _by_suffix(raw: Mapping[str, Scalar], suffix: str) -> dict[str, str]:
+    """``{"bandit": "ok"}`` from ``{"bandit.status": "ok"}`` (unknown values left out)."""
+    return {c.removesuffix(suffix): str(v) for c, v in raw.items()
+            if v is not None and c.endswith(suffix)}
 
 
 def _text(value: Scalar) -> str | None:
