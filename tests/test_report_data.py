@@ -11,6 +11,7 @@ as the wiring asked of ``shouldi/record.py`` would.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -282,3 +283,24 @@ def test_a_foreign_file_is_refused_not_reported_as_empty(tmp_path):
     empty.write_text("")
     with pytest.raises(ReportError, match="no scan records in"):
         load_scans([empty])
+
+
+def test_credentials_in_urls_are_masked_in_indexes_and_messages(tmp_path):
+    secret = "https://ci:s3cret@pypi.example/simple/"
+    unreachable = make_report("p0", "1.0", advisory_status=Status.ERROR)
+    reason = Reason("index", Severity.HIGH, f"could not fetch {secret}x/ (timed out)",
+                    f"{secret}x/", Verdict.ERROR)
+    unreachable = replace(unreachable, reasons=(reason, *unreachable.reasons))
+    path = tmp_path / "scans.jsonl"
+    with open_source(path).writer() as writer:
+        for report, index in [(unreachable, secret), (make_report("p1", "1.0"), INDEX),
+                              (make_report("p2", "1.0"), INDEX)]:
+            writer.write(report_to_record(report, index, scanned_at=T0))
+    data = prepare(load_scans([path, path]))  # a file named twice is read once
+    assert data.indexes == ((INDEX, 2), ("https://***@pypi.example/simple/", 1))
+    assert data.duplicates == 0 and len(data.sources) == 1
+    shown = [e.reason for e in data.evidence if e.reason.check == "index"]
+    assert shown == [Reason("index", Severity.HIGH,
+                            "could not fetch https://***@pypi.example/simple/x/ (timed out)",
+                            "https://***@pypi.example/simple/x/", Verdict.ERROR)]
+    assert "s3cret" not in repr(data)

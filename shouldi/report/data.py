@@ -4,7 +4,7 @@
 plain frozen values that the template only lays out (no logic in the template but loops):
 
 - verdict counts (always all four, zeros included), the scan time range, the tool versions
-  with how many records each version wrote;
+  with how many records each version wrote, the indexes scanned (without credentials);
 - one :class:`PackageRow` per release, worst first (fail, error, warn, pass; then the highest
   risk score; then by name). Its *top reason* is the reason that decided the verdict: the
   worst verdict, then the highest severity, first in the record's order on a tie (the order
@@ -13,6 +13,8 @@ plain frozen values that the template only lays out (no logic in the template bu
   (``ID (alias, alias); fixed in: 1.2, 2.0`` or ``...; fixed in: no fixed version known``);
 - every other reason as evidence, with its ``file:line`` (heuristics, bandit, archive...) or
   none (a check that could not run says why in its message);
+- credentials in URLs (``https://user:token@host/``, as an index URL is recorded and quoted
+  in errors) masked as ``***@``: a report is made to be shared;
 - the charts (:mod:`shouldi.report.charts`).
 
 Each package gets an anchor id made from its position (``pkg-3``), never from its name: names
@@ -21,6 +23,7 @@ come from untrusted packages, and the template escapes every one of them.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -37,6 +40,8 @@ __all__ = ["VERDICT_ORDER", "AdvisoryRow", "EvidenceRow", "PackageRow", "ToolVer
 VERDICT_ORDER = (Verdict.PASS, Verdict.WARN, Verdict.FAIL, Verdict.ERROR)
 _ADVISORY = re.compile(r"(?P<id>[^\s;()]+)(?: \((?P<aliases>[^()]*)\))?; fixed in: (?P<fixed>.*)")
 _NO_FIX = "no fixed version known"
+#: The userinfo of a URL (``scheme://user:secret@``), up to the host.
+_CREDENTIALS = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,6 @@ class PackageRow:
     risk_reliable: bool | None
     advisory_ids: tuple[str, ...]
     file: str | None
-    index_url: str | None
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,7 @@ class TriageData:
     last_scan: datetime | None
     undated: int
     tools: tuple[ToolVersions, ...]
+    indexes: tuple[tuple[str, int], ...]  # (index URL, packages), most packages first
     sources: tuple[SourceSummary, ...]
     duplicates: int
     packages: tuple[PackageRow, ...]
@@ -118,6 +123,22 @@ def parse_advisory(reason: Reason) -> tuple[str, tuple[str, ...], tuple[str, ...
     return vid, aliases, fixed, summary
 
 
+def _public(url: str | None) -> str:
+    """An index URL without its credentials (see :func:`_shareable`)."""
+    return "unknown" if url is None else _CREDENTIALS.sub(r"\1***@", url)
+
+
+def _shareable(reason: Reason) -> Reason:
+    """``reason`` with the credentials of any URL in it masked: records keep index URLs (and
+    errors quote them) as given, ``https://user:token@host/``, and a report is made to be
+    shared."""
+    message = _CREDENTIALS.sub(r"\1***@", reason.message)
+    evidence = None if reason.evidence is None else _CREDENTIALS.sub(r"\1***@", reason.evidence)
+    if (message, evidence) == (reason.message, reason.evidence):
+        return reason
+    return dataclasses.replace(reason, message=message, evidence=evidence)
+
+
 def _order(record: ScanRecord) -> tuple[int, float, str, str]:
     score = record.risk_score if record.risk_score is not None else -1.0
     return (-record.verdict.rank, -score, record.name.lower(), record.version)
@@ -139,10 +160,11 @@ def prepare(loaded: Loaded) -> TriageData:
     packages, advisories, evidence = [], [], []
     for i, r in enumerate(records, start=1):
         anchor = f"pkg-{i}"
-        packages.append(PackageRow(anchor, r.name, r.version, r.verdict, top_reason(r.reasons),
+        reasons = tuple(map(_shareable, r.reasons))
+        packages.append(PackageRow(anchor, r.name, r.version, r.verdict, top_reason(reasons),
                                    r.risk_score, r.risk_reliable, r.advisory_ids,
-                                   r.artifact_filename, r.index_url))
-        for reason in r.reasons:
+                                   r.artifact_filename))
+        for reason in reasons:
             parsed = parse_advisory(reason)
             if parsed is None:
                 evidence.append(EvidenceRow(anchor, r.name, r.version, reason))
@@ -159,6 +181,8 @@ def prepare(loaded: Loaded) -> TriageData:
         last_scan=max(times, default=None),
         undated=len(records) - len(times),
         tools=_tools(records),
+        indexes=tuple(sorted(Counter(_public(r.index_url) for r in records).items(),
+                             key=lambda kv: (-kv[1], kv[0]))),
         sources=loaded.sources,
         duplicates=loaded.duplicates,
         packages=tuple(packages),

@@ -92,7 +92,11 @@ def load_scans(paths: Sequence[Path]) -> Loaded:
     latest: dict[RecordKey, ScanRecord] = {}
     sources = []
     total = 0
+    seen: set[Path] = set()
     for path in paths:
+        if path.resolve() in seen:  # named twice: read once
+            continue
+        seen.add(path.resolve())
         if not path.exists():
             raise ReportError(f"no such scan file: {path}")
         if path.is_dir():
