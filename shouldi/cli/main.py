@@ -32,6 +32,7 @@ LAZY_COMMANDS = {
     "ci": "shouldi.cli.ci:ci",
     "dataset": "shouldi.cli.dataset:dataset",
     "model": "shouldi.cli.model:model",
+    "report": "shouldi.cli.report:report",
 }
 
 
