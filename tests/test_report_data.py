@@ -1,11 +1,8 @@
 """The triage report's data preparation, on records made by the real record functions.
 
 Every record here is :func:`shouldi.record.report_to_record` of a real
-:class:`~shouldi.verdict.PackageReport` made by :func:`shouldi.verdict.score` (and
-:func:`~shouldi.verdict.with_risk`) from check results, written with the real sources. The
-risk columns (``risk.score``, ``risk.reliable``) are not in ``report_to_record`` yet: the
-report reads them when present, and :func:`record_of` adds them from ``report.risk``, exactly
-as the wiring asked of ``shouldi/record.py`` would.
+:class:`~shouldi.verdict.PackageReport` made by the verdict module
+(:func:`~shouldi.verdict.judge.judge`) from check results, written with the real sources.
 """
 
 from __future__ import annotations
@@ -22,9 +19,19 @@ from shouldi.record import report_to_record
 from shouldi.report import ReportError, load_scans, prepare
 from shouldi.report.charts import check_chart, risk_histogram
 from shouldi.report.data import parse_advisory, top_reason
-from shouldi.results import Advisory, Artifact, CheckResult, Finding, Severity, Status, VulnId
+from shouldi.results import (
+    Advisory,
+    Artifact,
+    CheckResult,
+    Finding,
+    Release,
+    Severity,
+    Status,
+    VulnId,
+)
 from shouldi.sources import SourceError, open_source
-from shouldi.verdict import PackageReport, Reason, RiskScore, Verdict, score, with_risk
+from shouldi.verdict import PackageReport, Reason, RiskScore, Verdict
+from shouldi.verdict.judge import CheckOutcome, CheckSet, judge
 
 INDEX = "http://127.0.0.1:1/simple/"
 T0 = datetime(2026, 1, 10, 8, 0, tzinfo=timezone.utc)
@@ -56,24 +63,22 @@ def make_report(name: str, version: str, *, heuristics=(), bandit=(), advisories
     advisory_check = CheckResult("advisories", advisory_status,
                                  reason=None if advisory_status is Status.OK
                                  else "no source could vouch for this release")
-    report = score(
-        name=name, version=version, policy=Policy(),
-        archive=ok("archive", counts={"members": 4, "bytes": 900}),
-        bandit=ok("bandit", bandit, tool_version="1.7.10", counts={"loc": 40}),
-        heuristics=ok("heuristics", heuristics),
-        advisories=advisory_check, advisory_list=tuple(advisories),
-        metadata=ok("metadata"), typosquat=ok("typosquat"),
-        artifact=Artifact(f"{name}-{version}.tar.gz", f"{INDEX}f/{version}", "ab" * 32, "sdist"),
-    )
-    return with_risk(report, risk, Policy()) if risk is not None else report
+    checks = CheckSet((
+        CheckOutcome("archive", ok("archive", counts={"members": 4, "bytes": 900})),
+        CheckOutcome("bandit", ok("bandit", bandit, tool_version="1.7.10", counts={"loc": 40})),
+        CheckOutcome("heuristics", ok("heuristics", heuristics)),
+        CheckOutcome("advisories", advisory_check),
+        CheckOutcome("metadata", ok("metadata"), required=False),
+        CheckOutcome("typosquat", ok("typosquat"), required=False),
+    ), tuple(advisories))
+    artifact = Artifact(f"{name}-{version}.tar.gz", f"{INDEX}f/{version}", "ab" * 32, "sdist")
+    release = Release(name, version, INDEX, artifact, "sdist", (), f"{name}=={version}")
+    return judge(release, checks, Policy(bandit_warn_high=1), risk)
 
 
 def record_of(report: PackageReport, when: datetime = T0) -> dict:
-    """``report_to_record`` plus the risk columns proposed for it (see the module docstring)."""
-    record = report_to_record(report, INDEX, scanned_at=when)
-    record["risk.score"] = report.risk.score if report.risk else None
-    record["risk.reliable"] = report.risk.reliable if report.risk else None
-    return record
+    """``report_to_record`` of the report."""
+    return report_to_record(report, INDEX, scanned_at=when)
 
 
 def sample_reports(risk: bool = True) -> list[PackageReport]:
@@ -172,7 +177,8 @@ def test_advisories_carry_ids_aliases_and_fixed_in_versions(sample):
 
 def test_evidence_has_file_and_line_for_code_findings(sample):
     data = prepare(load_scans([sample]))
-    where = {(e.name, e.reason.check): e.reason.evidence for e in data.evidence}
+    where = {(e.name, e.reason.check): e.reason.evidence for e in data.evidence
+             if e.reason.verdict is not Verdict.PASS}
     assert where[("evilpkg", "heuristics")] == "setup.py:4"
     assert where[("evilpkg", "bandit")] == "evilpkg/run.py:12, evilpkg/other.py:3"
     assert where[("warnpkg", "heuristics")] == "warnpkg/net.py:9"

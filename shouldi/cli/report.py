@@ -2,7 +2,7 @@
 
 The command only checks its arguments, calls :func:`shouldi.report.build_report` and writes
 the result. The output is written atomically (a temp file in the same directory, then a
-rename: :func:`shouldi.cli.ci.write_atomically`), so a failed run leaves any earlier report
+rename: :func:`shouldi.cli.output.write_output`), so a failed run leaves any earlier report
 as it was. It may never be one of the inputs (also through another path or a hard link) or
 their sidecar files, nor have a scan-file extension: a report is not a scan file, and
 overwriting one would lose the user's records.
@@ -43,7 +43,7 @@ def report(scans: tuple[Path, ...], output: Path) -> None:
     Exit codes: 0 written; 2 bad input (a missing, unreadable or foreign scan file, an
     output that is one of the inputs or cannot be written).
     """
-    from shouldi.cli.ci import write_atomically
+    from shouldi.cli.output import write_output
     from shouldi.errors import UsageError
     from shouldi.report import build_report
     from shouldi.sources import FORMATS
@@ -58,5 +58,5 @@ def report(scans: tuple[Path, ...], output: Path) -> None:
     if output.is_dir():
         raise UsageError(f"the output {output} is a directory")
     html = build_report(list(scans))
-    write_atomically(output, html)
+    write_output(output, html)
     click.echo(f"wrote {output}")
