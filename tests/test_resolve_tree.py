@@ -208,7 +208,7 @@ def test_sdists_static_and_dynamic(index: LocalIndex, with_client: Any) -> None:
     assert pep621.dependencies.source == "pyproject"
     assert pep621.depends_on == ("lib", "static22")
     for name, why in [
-        ("dynamic", "its PKG-INFO marks Requires-Dist dynamic; it has no pyproject.toml"),
+        ("dynamic", "its PKG-INFO (Metadata-Version 2.2) marks Requires-Dist dynamic"),
         ("legacy", "its PKG-INFO is Metadata-Version 2.1, before 2.2; it has no pyproject.toml"),
         ("dynproj", "its PKG-INFO is Metadata-Version 2.1, before 2.2; "
                     "its pyproject.toml lists dependencies as dynamic"),

@@ -19,7 +19,8 @@ ignored. Selection follows pip (``pip._internal.index.package_finder``) for a
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+import functools
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from packaging.specifiers import SpecifierSet
@@ -45,6 +46,7 @@ __all__ = [
     "explain_no_match",
     "file_version",
     "fits",
+    "matching_versions",
     "wheel_tags",
 ]
 
@@ -54,12 +56,14 @@ SDIST_SUFFIXES = (".tar.gz", ".tgz", ".zip", ".tar.bz2", ".tar.xz")
 
 def file_version(filename: str, project: str) -> Version | None:
     """The version a file of ``project`` carries, or None if it is not a usable sdist/wheel."""
-    if filename.endswith(".whl"):
-        try:
-            name, version, _, _ = parse_wheel_filename(filename)
-        except (InvalidWheelFilename, InvalidVersion):
+    if filename.endswith(".whl"):  # name-version(-build)?-py-abi-plat.whl; tags parsed on use
+        parts = filename[: -len(".whl")].split("-")
+        if len(parts) not in (5, 6) or canonicalize_name(parts[0]) != canonicalize_name(project):
             return None
-        return version if name == canonicalize_name(project) else None
+        try:
+            return Version(parts[1])
+        except InvalidVersion:
+            return None
     suffix = next((s for s in SDIST_SUFFIXES if filename.lower().endswith(s)), None)
     if suffix is None:
         return None
@@ -73,21 +77,25 @@ def file_version(filename: str, project: str) -> Version | None:
     return None
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _parsed_wheel(filename: str) -> tuple[BuildTag, frozenset[Tag]]:
+    """A wheel name's build tag and tags, parsed once per process (big pages repeat them)."""
+    if not filename.endswith(".whl"):
+        return (), frozenset()
+    try:
+        _, _, build, tags = parse_wheel_filename(filename)
+    except (InvalidWheelFilename, InvalidVersion):
+        return (), frozenset()
+    return build, tags
+
+
 def wheel_tags(artifact: Artifact) -> frozenset[Tag]:
     """The tags in a wheel's file name; empty for an sdist or an unparseable name."""
-    if not artifact.filename.endswith(".whl"):
-        return frozenset()
-    try:
-        return parse_wheel_filename(artifact.filename)[3]
-    except (InvalidWheelFilename, InvalidVersion):
-        return frozenset()
+    return _parsed_wheel(artifact.filename)[1]
 
 
 def _build_tag(artifact: Artifact) -> BuildTag:
-    try:
-        return parse_wheel_filename(artifact.filename)[2]
-    except (InvalidWheelFilename, InvalidVersion):
-        return ()
+    return _parsed_wheel(artifact.filename)[0]
 
 
 def _best_rank(artifact: Artifact, target: TargetEnvironment) -> int | None:
@@ -107,6 +115,7 @@ def fits(artifact: Artifact, target: TargetEnvironment) -> bool:
 def by_version(files: Iterable[Artifact], project: str) -> dict[Version, tuple[Artifact, ...]]:
     """The usable files of ``project`` by version, in the order the index listed them."""
     out: dict[Version, list[Artifact]] = {}
+    project = canonicalize_name(project)
     for artifact in files:
         version = file_version(artifact.filename, project)
         if version is not None:
@@ -171,25 +180,50 @@ def choose_version(
     grouped = files if isinstance(files, Mapping) else by_version(files, project)
     allowed = _allowed(hashes)
     all_versions = tuple(sorted(grouped))
-    live = [v for v in all_versions if candidates(grouped[v], target, hashes=allowed)]
-    matching = list(specifier.filter(live))
     pinned_by_hash = allowed is not None
-    if matching:
-        best = max(matching)
+    for best in matching_versions(grouped, specifier, target, hashes=allowed):
         found = candidates(grouped[best], target, hashes=allowed)
         return Choice(best, grouped[best], found, all_versions, hash_pinned=pinned_by_hash)
     if _pinned(specifier) or allowed is not None:
-        usable = [
-            v for v in all_versions if candidates(grouped[v], target, yanked=True, hashes=allowed)
-        ]
-        pinned = list(specifier.filter(usable, prereleases=True))
-        if pinned:
-            best = max(pinned)
+        for best in reversed(all_versions):
+            if not specifier.contains(best, prereleases=True):
+                continue
             found = candidates(grouped[best], target, yanked=True, hashes=allowed)
-            how = "==" if _pinned(specifier) else "--hash"
-            note = f"yanked release, pinned by {how}"
-            return Choice(best, grouped[best], found, all_versions, note, pinned_by_hash)
+            if found:
+                how = "==" if _pinned(specifier) else "--hash"
+                note = f"yanked release, pinned by {how}"
+                return Choice(best, grouped[best], found, all_versions, note, pinned_by_hash)
     return None
+
+
+def matching_versions(
+    grouped: Mapping[Version, Sequence[Artifact]],
+    specifier: SpecifierSet,
+    target: TargetEnvironment,
+    *,
+    hashes: Collection[str] | None = None,
+    exclude: Collection[Version] = (),
+) -> Iterator[Version]:
+    """Versions matching ``specifier`` with a live file for ``target``, newest first, lazily.
+
+    The same set ``specifier.filter`` gives over the versions with a candidate (less
+    ``exclude``): pre-releases when the specifier names one, or when no final qualifies.
+    """
+    newest_first = [v for v in sorted(grouped, reverse=True) if v not in exclude]
+    explicit = specifier.prereleases
+    found_final = False
+    for version in newest_first:
+        if (explicit or not version.is_prerelease) and specifier.contains(
+            version, prereleases=bool(explicit)
+        ) and candidates(grouped[version], target, hashes=hashes):
+            found_final = found_final or not version.is_prerelease
+            yield version
+    if explicit is None and not found_final:
+        for version in newest_first:
+            if version.is_prerelease and specifier.contains(version, prereleases=True) and (
+                candidates(grouped[version], target, hashes=hashes)
+            ):
+                yield version
 
 
 def choose_file(

@@ -168,14 +168,7 @@ class TargetEnvironment:
 
     def allows_python(self, requires_python: str | None) -> bool:
         """Whether ``requires-python`` admits this target; an invalid one admits it, as in pip."""
-        if not requires_python:
-            return True
-        try:
-            return SpecifierSet(requires_python).contains(
-                Version(self.python_version), prereleases=True
-            )
-        except (InvalidSpecifier, InvalidVersion):
-            return True
+        return not requires_python or _python_allowed(requires_python, self.python_version)
 
 
 def marker_applies(
@@ -201,6 +194,15 @@ def marker_applies(
         except (UndefinedComparison, UndefinedEnvironmentName):
             return True
     return False
+
+
+@functools.lru_cache(maxsize=4096)
+def _python_allowed(requires_python: str, python_version: str) -> bool:
+    """Cached: a project page repeats the same few requires-python strings hundreds of times."""
+    try:
+        return SpecifierSet(requires_python).contains(Version(python_version), prereleases=True)
+    except (InvalidSpecifier, InvalidVersion):
+        return True
 
 
 # --- the running interpreter -------------------------------------------------------------

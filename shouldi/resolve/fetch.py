@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 import httpx
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.version import Version
 
 from shouldi.index.cache import ArtifactCache
 from shouldi.index.client import get_page
@@ -71,6 +72,7 @@ class Fetcher:
         self.max_download = max_download
         self._limit = asyncio.Semaphore(max(1, concurrency))
         self._pages: dict[str, asyncio.Task[tuple[Artifact, ...]]] = {}
+        self.grouped: dict[str, dict[Version, tuple[Artifact, ...]]] = {}  # filled with _pages
         self._deps: dict[str, asyncio.Task[Dependencies]] = {}
         self._prefetching: set[str] = set()
         self._background: set[asyncio.Task[None]] = set()
@@ -116,10 +118,10 @@ class Fetcher:
     async def _prefetch(self, req: Requirement) -> None:
         name = normalize_name(req.name)
         try:
-            files = await self.files(name)
+            await self.files(name)
         except PackageIndexError:
             return  # the resolver will ask again and say what went wrong
-        choice = choose_version(by_version(files, name), name, req.specifier, self.target)
+        choice = choose_version(self.grouped[name], name, req.specifier, self.target)
         if choice is None:
             return
         artifact, _ = choose_file(choice, self.target)
@@ -149,12 +151,12 @@ class Fetcher:
             return await make()
 
     async def _load_files(self, name: str) -> tuple[Artifact, ...]:
-        cached = self.cache.files(self.index_url, name) if self.cache else None
-        if cached is not None:
-            return cached
-        files = await self._net(lambda: project_files(self.client, self.index_url, name))
-        if self.cache is not None:
-            self.cache.store_files(self.index_url, name, files)
+        files = self.cache.files(self.index_url, name) if self.cache else None
+        if files is None:
+            files = await self._net(lambda: project_files(self.client, self.index_url, name))
+            if self.cache is not None:
+                self.cache.store_files(self.index_url, name, files)
+        self.grouped[name] = by_version(files, name)  # once: both threads read it
         return files
 
     async def _load_dependencies(self, artifact: Artifact, name: str, version: str) -> Dependencies:

@@ -8,9 +8,9 @@ Where they come from, in the order :mod:`shouldi.resolve.fetch` tries them:
    of the zip (see :func:`wheel_metadata`);
 3. ``pkg-info``: an sdist's ``PKG-INFO`` when its Metadata-Version is 2.2 or later and it
    does not list ``Requires-Dist`` as ``Dynamic`` (PEP 643: then the build cannot change
-   them);
-4. ``pyproject``: the sdist's static ``[project] dependencies`` (PEP 621), when
-   ``dependencies`` is not in ``[project] dynamic``;
+   them); when it does, the backend has said the build decides, and nothing else is asked;
+4. ``pyproject``: for an older PKG-INFO (or none), the sdist's static ``[project]
+   dependencies`` (PEP 621), when ``dependencies`` is not in ``[project] dynamic``;
 
 else the dependencies are unknown: a :class:`Dependencies` with ``known=False`` and a reason
 that says only running the build would tell. Metadata naming another project or version
@@ -207,16 +207,16 @@ def sdist_dependencies(path: Path, project: str, version: str, scratch: Path) ->
             return Dependencies.unknown(str(e))
         meta_version = raw.get("metadata_version", "")
         dynamic = {d.lower() for d in raw.get("dynamic", ())}
-        if _at_least(meta_version, "2.2") and "requires-dist" not in dynamic:
+        if _at_least(meta_version, "2.2"):
+            if "requires-dist" in dynamic:  # the backend says the build decides: believe it
+                return Dependencies.unknown(
+                    f"its PKG-INFO (Metadata-Version {meta_version}) marks Requires-Dist dynamic"
+                )
             return from_core_metadata(
                 pkg_info, project, version, source="pkg-info",
                 detail=f"the sdist's PKG-INFO (Metadata-Version {meta_version}: static)",
             )
-        reasons.append(
-            "its PKG-INFO marks Requires-Dist dynamic"
-            if "requires-dist" in dynamic
-            else f"its PKG-INFO is Metadata-Version {meta_version or '?'}, before 2.2"
-        )
+        reasons.append(f"its PKG-INFO is Metadata-Version {meta_version or '?'}, before 2.2")
     found = _pyproject_dependencies(top / "pyproject.toml", project)
     if isinstance(found, Dependencies):
         return found

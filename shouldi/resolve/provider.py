@@ -36,7 +36,7 @@ from packaging.version import InvalidVersion, Version
 from resolvelib import AbstractProvider
 
 from shouldi.index.errors import NotFound
-from shouldi.index.select import Choice, by_version, candidates, choose_file
+from shouldi.index.select import Choice, candidates, choose_file, matching_versions
 from shouldi.index.spec import normalize_name
 from shouldi.index.target import TargetEnvironment, marker_applies
 from shouldi.resolve.fetch import Fetcher
@@ -207,23 +207,20 @@ class Provider(AbstractProvider[Req, Candidate, str]):
         grouped = self._project(name)
         spec = functools.reduce(operator.and_, (r.specifier for r in reqs), SpecifierSet())
         allowed = self.hashes.get(name)
-        live = [v for v in grouped if v not in bad
-                and candidates(grouped[v], self.target, hashes=allowed)]
-        versions = set(spec.filter(live))
-        pins = set().union(*(_pins(r.specifier) for r in reqs)) if reqs else set()
-        if allowed is not None:  # a --hash pin names its files, yanked or not (as in select)
-            pins = set(grouped)
-        yanked = {
-            v for v in pins & set(grouped)
-            if v not in versions and v not in bad and spec.contains(v, prereleases=True)
-            and candidates(grouped[v], self.target, yanked=True, hashes=allowed)
-        }
-        ordered = sorted(versions | yanked, reverse=True)
+        # PEP 592: a yanked file only for an exact == pin, or a --hash naming it
+        pins = set(grouped) if allowed is not None else set().union(*(_pins(r.specifier) for r in reqs))
+        how = "--hash" if allowed is not None else "=="
 
         def matches() -> Iterator[Candidate]:
-            how = "--hash" if allowed is not None else "=="
-            for version in ordered:
-                yield self._candidate(name, extras, version, yanked=version in yanked, how=how)
+            live = []
+            for version in matching_versions(grouped, spec, self.target, hashes=allowed, exclude=bad):
+                live.append(version)
+                yield self._candidate(name, extras, version, yanked=False, how=how)
+            for version in sorted(pins & set(grouped) - bad - set(live), reverse=True):
+                if spec.contains(version, prereleases=True) and candidates(
+                    grouped[version], self.target, yanked=True, hashes=allowed
+                ):
+                    yield self._candidate(name, extras, version, yanked=True, how=how)
 
         return matches
 
@@ -265,12 +262,11 @@ class Provider(AbstractProvider[Req, Candidate, str]):
     def _project(self, name: str) -> dict[Version, tuple[Artifact, ...]]:
         if name not in self._grouped:
             try:
-                files = self.bridge.call(self.fetcher.files(name))
+                self.files[name] = self.bridge.call(self.fetcher.files(name))
+                self._grouped[name] = self.fetcher.grouped[name]
             except NotFound as e:
                 self.missing[name] = str(e)
-                files = ()
-            self.files[name] = files
-            self._grouped[name] = by_version(files, name)
+                self.files[name], self._grouped[name] = (), {}
         return self._grouped[name]
 
     def _candidate(
