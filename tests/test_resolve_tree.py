@@ -4,6 +4,7 @@ sdists with static and dynamic metadata, .metadata files served or not, caches, 
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -333,9 +334,12 @@ def test_cancelling_stops_promptly_and_cleans_up(local_index_factory: Any, with_
     wheel(index, "leaf", "1.0")
     index.fault("simple/leaf/", "stall")
 
+    before = set(Path(tempfile.gettempdir()).glob("shouldi-resolve-*"))
+
     async def go(client: Any) -> float:
         task = asyncio.ensure_future(resolve_tree(client, index.url, ["top"], LINUX))
-        await asyncio.sleep(0.5)
+        while "simple/leaf/" not in index.paths():  # the resolver is now waiting on a stall
+            await asyncio.sleep(0.02)
         start = time.perf_counter()
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -343,3 +347,4 @@ def test_cancelling_stops_promptly_and_cleans_up(local_index_factory: Any, with_
         return time.perf_counter() - start
 
     assert with_client(go, timeout=20.0) < 2.0
+    assert set(Path(tempfile.gettempdir()).glob("shouldi-resolve-*")) <= before  # scratch removed
