@@ -27,6 +27,7 @@ import httpx
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import Version
 
+from shouldi.archive.scratch import remove_tree
 from shouldi.index.cache import ArtifactCache
 from shouldi.index.client import get_page
 from shouldi.index.downloader import DEFAULT_MAX_SIZE, download
@@ -186,7 +187,7 @@ class Fetcher:
             tree.mkdir()
             return await asyncio.to_thread(sdist_dependencies, path, name, version, tree)
         finally:
-            path.unlink(missing_ok=True)
+            await asyncio.to_thread(remove_tree, work)  # the artifact cache keeps a copy
 
     def _from_wheel(self, path: Path, name: str, version: str, note: str) -> Dependencies:
         detail = f"the wheel's METADATA{note}"
