@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from shouldi.results import Release
 from shouldi.settings import Settings, check_index_url
 from shouldi.verdict.report import PackageReport
 
@@ -37,11 +38,13 @@ __all__ = ["Answer", "Request", "acheck", "answer", "answer_async", "check", "tr
 @dataclass(frozen=True)
 class Request:
     """One thing to check: a spec, the ``--hash`` values its requirement pins, and its index
-    (None: the settings' index)."""
+    (None: the settings' index). ``planned``: the release and file already chosen for it (a
+    file of ``--all-files``, a node of a dependency tree; see :mod:`shouldi.plan`)."""
 
     spec: str
     hashes: frozenset[str] = frozenset()
     index_url: str | None = None
+    planned: Release | None = None
 
 
 @dataclass(frozen=True)
@@ -85,10 +88,16 @@ def answer(requests: Sequence[Request | str], settings: Settings | None = None, 
     """Answers in the order of ``requests``; ``on_answer`` sees each as soon as it is ready.
 
     ``recorded``: releases (name, version, index root) a resumed scan already has; they are
-    resolved and answered with ``Answer.recorded`` set, without being checked again.
+    resolved and answered with ``Answer.recorded`` set, without being checked again. With
+    ``settings.all_files`` a request gives one answer per file of its release.
     """
     reqs = _requests(requests)
     settings = settings or Settings()
+    if settings.all_files:
+        import asyncio
+
+        return asyncio.run(answer_async(reqs, settings, trace=trace, on_answer=on_answer,
+                                        recorded=recorded))
     answers, todo = _reused(reqs, settings, trace, on_answer, recorded)
     if todo:
         import asyncio
@@ -104,6 +113,10 @@ async def answer_async(requests: Sequence[Request | str], settings: Settings | N
     """:func:`answer` for code already running an event loop."""
     reqs = _requests(requests)
     settings = settings or Settings()
+    if settings.all_files:
+        from shouldi.plan import every_file
+
+        reqs = await every_file(reqs, settings)
     answers, todo = _reused(reqs, settings, trace, on_answer, recorded)
     if todo:
         answers.update(await _run(todo, settings, trace, _storing(settings, on_answer), recorded))
@@ -125,16 +138,20 @@ def _index(request: Request, settings: Settings) -> str:
 
 
 def _key(request: Request, settings: Settings) -> str:
-    return "\0".join((_index(request, settings), request.spec.strip(), *sorted(request.hashes)))
+    planned = request.planned.artifact.filename if request.planned else ""
+    return "\0".join((_index(request, settings), request.spec.strip(), planned,
+                      *sorted(request.hashes)))
 
 
-def _answer_cache(settings: Settings, index_url: str, hashes: frozenset[str]) -> AnswerCache | None:
+def _answer_cache(settings: Settings, index_url: str, hashes: frozenset[str],
+                  planned: Release | None = None) -> AnswerCache | None:
     if settings.no_cache or settings.max_age <= 0:
         return None
     from shouldi.cache import Cache
 
+    file = [planned.version, planned.artifact.filename, planned.artifact.sha256] if planned else None
     key = {**settings.answer_key(), "index_url": index_url, "hashes": sorted(hashes),
-           "plugins": _installed_plugins()}
+           "plugins": _installed_plugins(), "file": file}
     return Cache(settings.cache_dir).answers(key, settings.max_age)
 
 
@@ -164,7 +181,7 @@ def _reused(reqs: list[Request], settings: Settings, trace: bool,
         key = _key(r, settings)
         if key in answers or key in todo:
             continue
-        cache = None if trace else _answer_cache(settings, _index(r, settings), r.hashes)
+        cache = None if trace else _answer_cache(settings, _index(r, settings), r.hashes, r.planned)
         hit = cache.get(r.spec) if cache is not None else None
         if hit is None:
             todo[key] = r
@@ -181,7 +198,7 @@ def _storing(settings: Settings, on_answer: Callable[[Answer], None] | None
              ) -> Callable[[Answer], None]:
     def store(a: Answer) -> None:
         cache = None if a.recorded else _answer_cache(settings, _index(a.request, settings),
-                                                      a.request.hashes)
+                                                      a.request.hashes, a.request.planned)
         if cache is not None:
             cache.put(a.spec, a.report)
         if on_answer is not None:
@@ -218,11 +235,17 @@ async def _run(reqs: list[Request], settings: Settings, trace: bool,
             shared[d.Now] = settings.now
         if recorded:
             shared[d.Recorded] = recorded
+        if settings.target is not None:
+            from shouldi.index.target import TargetEnvironment
+
+            shared[TargetEnvironment] = settings.target
 
         def seeds(r: Request) -> dict[Any, Any]:
             own: dict[Any, Any] = {d.RequirementSpec: r.spec.strip(), d.IndexUrl: _index(r, settings)}
             if r.hashes:
                 own[d.HashPins] = frozenset(h.lower() for h in r.hashes)
+            if r.planned is not None:
+                own[d.PlannedRelease] = r.planned
             return {**shared, **own}
 
         out: dict[str, Answer] = {}

@@ -4,8 +4,10 @@ one DataFlow — the whole answer, nothing edited afterwards.
 Seeds per context (:data:`SEEDS`): the requirement spec, and small values each operation takes
 only if it uses them: the HTTP client, the index root, the policy, the cache layer, scan limits,
 the advisory and risk settings; optionally ``Now`` (age signals), ``HashPins`` (the
-requirement's ``--hash`` values), ``TreeForPlugins`` and ``Recorded`` (releases a resumed
-``scan -o`` already has: they are resolved, then not checked again).
+requirement's ``--hash`` values), ``TreeForPlugins``, ``Recorded`` (releases a resumed
+``scan -o`` already has: they are resolved, then not checked again), ``TargetEnvironment``
+(the environment the file is picked for) and ``PlannedRelease`` (a release chosen before the
+flow ran: one file of ``--all-files``, one node of a dependency tree).
 
 Code scans of an artifact already seen come from the result cache (keyed by its sha256 and
 the scanners' code): then nothing is downloaded or scanned; advisories are always looked up.
@@ -21,6 +23,7 @@ import functools
 
 from shouldi.cache import Cache
 from shouldi.dataflow import DataFlow, Operation
+from shouldi.index.target import TargetEnvironment
 from shouldi.operations.definitions import (
     AdvisoryConfig,
     ArchiveCheck,
@@ -31,6 +34,7 @@ from shouldi.operations.definitions import (
     HttpClient,
     IndexUrl,
     Now,
+    PlannedRelease,
     PluginCheck,
     Recorded,
     RequirementSpec,
@@ -45,7 +49,7 @@ __all__ = ["SEEDS", "build_flow", "builtin_operations", "plugin_operations", "pl
            "reads_tree"]
 
 SEEDS = (RequirementSpec, HttpClient, IndexUrl, Policy, Cache, ScanLimits, AdvisoryConfig,
-         RiskConfig, Now, HashPins, TreeForPlugins, Recorded)
+         RiskConfig, Now, HashPins, TreeForPlugins, Recorded, TargetEnvironment, PlannedRelease)
 #: Code-scan results come from the scanners, or from the result cache on a hit; plugin checks
 #: from any number of plugins.
 MULTIPLE_PRODUCERS = (ArchiveCheck, BanditResult, HeuristicsResult, PluginCheck)

@@ -13,11 +13,14 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from shouldi.errors import UsageError
 from shouldi.policy import Policy
+
+if TYPE_CHECKING:
+    from shouldi.index.target import TargetEnvironment
 
 __all__ = ["PYPI_SIMPLE_URL", "Settings", "SettingsError", "check_index_url"]
 
@@ -48,7 +51,9 @@ class Settings:
 
     ``max_age``: seconds a whole answer may be reused from the answer cache (0: never).
     ``jobs``: packages checked at once. ``risk``: score with the risk model. ``now``: the time
-    age signals are measured from (tests pin it; None: the clock).
+    age signals are measured from (tests pin it; None: the clock). ``target``: the environment
+    the file is picked for (None: the running interpreter). ``all_files``: judge every file of
+    each release, not only the one pip would install.
     """
 
     index_url: str = PYPI_SIMPLE_URL
@@ -66,6 +71,8 @@ class Settings:
     risk: bool = True
     max_download: int = 256 << 20
     now: datetime | None = None
+    target: TargetEnvironment | None = None
+    all_files: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "index_url", check_index_url(self.index_url))
@@ -97,7 +104,18 @@ class Settings:
             "pip_audit": [self.pip_audit, self.pip_audit_osv_url],
             "safety_cli": self.safety_cli,
             "risk": self.risk,
+            "target": _target_key(self.target),
+            "all_files": self.all_files,
         }
+
+
+def _target_key(target: TargetEnvironment | None) -> object:
+    if target is None:
+        return None
+    import hashlib
+
+    tags = hashlib.sha256("\n".join(map(str, target.tags)).encode()).hexdigest()[:16]
+    return [target.origin, target.python_version, target.markers, tags]
 
 
 def _number(name: str, value: float, low: float, high: float) -> None:

@@ -40,7 +40,9 @@ def test_clean_package_passes(local_index, tmp_path):
     assert pkg["checks"]["heuristics"]["status"] == "ok"
     assert pkg["checks"]["advisories"]["status"] == "ok"
     assert "pypi-json" in pkg["checks"]["advisories"]["reason"]
-    assert pkg["artifact"]["filename"] == "cleanpkg-1.0.0.tar.gz"
+    # the file pip installs: the pure wheel, not the sdist beside it
+    assert pkg["artifact"]["filename"] == "cleanpkg-1.0.0-py3-none-any.whl"
+    assert pkg["artifact_reason"].startswith("wheel py3-none-any: the best match for CPython")
     assert 0 <= pkg["risk"]["score"] <= 100  # the shipped model scored it
     assert pkg["risk"]["top_features"]
 
@@ -281,3 +283,35 @@ def test_a_rechecked_release_is_scored_without_loading_scikit_learn(local_index,
     again = only(json.loads(done.stdout))
     assert again["reused_from"] is None
     assert again["risk"] == only(first)["risk"]
+
+
+def test_all_files_judges_each_file_and_a_hash_pin_decides_the_file(local_index, tmp_path, built_packages):
+    import hashlib
+
+    result, data = run(local_index, tmp_path, "cleanpkg", "--all-files")
+    files = sorted(p["artifact"]["filename"] for p in data["packages"])
+    assert files == ["cleanpkg-1.0.0-py3-none-any.whl", "cleanpkg-1.0.0.tar.gz"]
+    assert result.exit_code == 0
+    sdist = built_packages["cleanpkg"].sdist
+    pin = hashlib.sha256(sdist.read_bytes()).hexdigest()
+    (tmp_path / "req.txt").write_text(f"cleanpkg==1.0.0 --hash=sha256:{pin}\n")
+    argv = ["ci", "-r", str(tmp_path / "req.txt"), "--index-url", local_index.url, "--cache-dir",
+            str(tmp_path / "cache"), "--advisory-db", str(tmp_path / "advisories.sqlite"),
+            "--no-pip-audit", "--no-safety-cli", "--format", "json"]
+    ci = CliRunner().invoke(cli, argv, catch_exceptions=False)
+    (pkg,) = json.loads(ci.stdout)["packages"]
+    # the pin names the sdist, so the sdist is judged, though pip would prefer the wheel
+    assert (pkg["artifact"], pkg["sha256"]) == ("cleanpkg-1.0.0.tar.gz", pin)
+
+
+def test_a_target_picks_its_file(local_index, tmp_path):
+    files = {"twowheels/__init__.py": ""}
+    local_index.add_wheel(files, "twowheels", "1.0", tag="cp311-cp311-win_amd64")
+    local_index.add_sdist(files, "twowheels", "1.0")
+    _, here = run(local_index, tmp_path, "twowheels")
+    assert only(here)["artifact"]["filename"] == "twowheels-1.0.tar.gz"  # no wheel fits linux
+    assert "sdist: no wheel fits" in only(here)["artifact_reason"]
+    _, windows = run(local_index, tmp_path, "twowheels", "--platform", "win_amd64", "--python-version", "3.11")
+    assert only(windows)["artifact"]["filename"] == "twowheels-1.0-cp311-cp311-win_amd64.whl"
+    bad = CliRunner().invoke(cli, ["install", "six", "--python", "/bin/sh", "--platform", "x"])
+    assert bad.exit_code == 2 and "do not combine it" in bad.stderr

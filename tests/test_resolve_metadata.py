@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from builders import metadata_text, sdist_bytes, wheel_bytes_with_metadata
 
-from shouldi.resolve.cache import ResolveCache
+from shouldi.cache.resolve import ResolveCache
 from shouldi.resolve.metadata import (
     METADATA_LIMIT,
     UNKNOWN,

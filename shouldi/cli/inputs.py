@@ -15,6 +15,7 @@ searched (that is how dependency confusion happens): a file that names one gets 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -158,7 +159,9 @@ def check_targets(targets: Sequence[Target], settings: Settings, *,
     """
     requests = [t.request for t in targets if t.spec is not None]
     answers = answer(requests, settings, trace=trace, on_answer=on_answer, recorded=recorded)
-    by_request = dict(zip(requests, answers, strict=True))
+    by_request: dict[Request, list[Answer]] = {}
+    for a in answers:  # with --all-files a request has one answer per file
+        by_request.setdefault(dataclasses.replace(a.request, planned=None), []).append(a)
     checked = []
     for t in targets:
         if t.excluded:
@@ -169,6 +172,5 @@ def check_targets(targets: Sequence[Target], settings: Settings, *,
                                  dep.origin)
             checked.append(Checked(t, report))
         else:
-            a = by_request[t.request]
-            checked.append(Checked(t, a.report, a))
+            checked += [Checked(t, a.report, a) for a in by_request[t.request]]
     return checked

@@ -45,7 +45,28 @@ class RequirementSpecType(click.ParamType):  # type: ignore[type-arg,unused-igno
 
 _SETTINGS_PARAMS = ("index_url", "timeout", "scan_timeout", "cache_dir", "no_cache", "max_age",
                     "advisory_db", "pip_audit_osv_url", "no_pip_audit", "no_safety_cli", "jobs",
-                    "policy_file")
+                    "policy_file", "python_version", "platforms", "implementation", "abis",
+                    "python", "all_files")
+
+
+def _target(values: dict[str, Any]) -> Any:
+    """The target environment the options name (None: the running interpreter)."""
+    from shouldi.errors import UsageError
+    from shouldi.index.target import TargetEnvironment
+
+    options = (values["python_version"], values["platforms"], values["implementation"],
+               values["abis"])
+    if values["python"] is not None:
+        if any(options):
+            raise UsageError("--python takes the target from that interpreter: do not combine it "
+                             "with --python-version, --platform, --implementation or --abi")
+        return TargetEnvironment.from_interpreter(values["python"])
+    if not any(options):
+        return None
+    return TargetEnvironment.from_options(python_version=values["python_version"],
+                                          platforms=values["platforms"],
+                                          implementation=values["implementation"],
+                                          abis=values["abis"])
 
 
 def _settings(values: dict[str, Any]) -> Any:
@@ -58,7 +79,7 @@ def _settings(values: dict[str, Any]) -> Any:
         cache_dir=values["cache_dir"], no_cache=values["no_cache"], max_age=values["max_age"],
         advisory_db=values["advisory_db"], pip_audit_osv_url=values["pip_audit_osv_url"],
         pip_audit=not values["no_pip_audit"], safety_cli=not values["no_safety_cli"],
-        jobs=values["jobs"])
+        jobs=values["jobs"], target=_target(values), all_files=values["all_files"])
 
 
 def scan_options(func: F) -> F:
@@ -96,6 +117,17 @@ def scan_options(func: F) -> F:
                      help="Packages scanned at once."),
         click.option("--policy", "policy_file", type=click.Path(dir_okay=False, path_type=Path),
                      help="Policy file (default: shouldi.toml or pyproject.toml [tool.shouldi] here)."),
+        click.option("--python-version", metavar="X.Y",
+                     help="Judge the file pip would install for this Python (as pip's option)."),
+        click.option("--platform", "platforms", multiple=True, metavar="TAG",
+                     help="... for this platform tag, e.g. manylinux_2_28_x86_64 (repeatable)."),
+        click.option("--implementation", metavar="IMPL", help="... for this implementation (cp, pp)."),
+        click.option("--abi", "abis", multiple=True, metavar="ABI", help="... for this ABI (repeatable)."),
+        click.option("--python", type=click.Path(dir_okay=False, exists=True), metavar="PATH",
+                     help="... for the interpreter at PATH (its tags and markers)."),
+        click.option("--all-files", is_flag=True,
+                     help="Judge every file of each release (each wheel and the sdist), not only "
+                          "the one pip would install."),
         click.option("--quiet", "-q", is_flag=True,
                      help="No progress on stderr (a line per package when stderr is not a terminal)."),
     ]

@@ -15,7 +15,7 @@ from typing import NewType
 import httpx
 
 from shouldi.dataflow import define
-from shouldi.results import Advisory, AdvisoryAnswer, CheckResult, ExtractedTree
+from shouldi.results import Advisory, AdvisoryAnswer, CheckResult, ExtractedTree, Release
 from shouldi.verdict.report import RiskScore
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "MetadataResult",
     "Now",
     "PipAuditAnswer",
+    "PlannedRelease",
     "PluginCheck",
     "PypiJsonAnswer",
     "Recorded",
@@ -58,6 +59,8 @@ IndexUrl = NewType("IndexUrl", str)  # a simple-index root, one trailing slash
 Now = NewType("Now", datetime)  # "now" for age signals (tests pin it); absent: the clock
 HashPins = NewType("HashPins", frozenset[str])  # "sha256:<hex>" values a requirement pins
 TreeForPlugins = NewType("TreeForPlugins", bool)  # a plugin reads the extracted tree
+#: A release (and its file) chosen before the flow ran: a file of ``--all-files``, a tree node.
+PlannedRelease = NewType("PlannedRelease", Release)
 #: Releases already recorded in a scan's output, as (name, version, index root): not checked again.
 Recorded = NewType("Recorded", frozenset[tuple[str, str, str]])
 

@@ -16,12 +16,15 @@ from shouldi.archive.scratch import remove_tree
 from shouldi.cache import Cache
 from shouldi.dataflow import op
 from shouldi.index import download, fetch_metadata, parse_spec, resolve
+from shouldi.index.target import TargetEnvironment
 from shouldi.operations.definitions import (
     ArchiveCheck,
     ArtifactPath,
     Extraction,
+    HashPins,
     HttpClient,
     IndexUrl,
+    PlannedRelease,
     Recorded,
     RequirementSpec,
     ScanLimits,
@@ -76,9 +79,18 @@ def spec_wanted(spec: RequirementSpec, index_url: IndexUrl, recorded: Recorded |
 
 
 @op(conditions=[SpecWanted])
-async def resolve_release(spec: RequirementSpec, client: HttpClient, index_url: IndexUrl) -> Release:
-    """The newest release matching the spec, and the artifact to scan."""
-    release = await resolve(client, index_url, parse_spec(spec))
+async def resolve_release(spec: RequirementSpec, client: HttpClient, index_url: IndexUrl,
+                          target: TargetEnvironment | None = None, pins: HashPins | None = None,
+                          planned: PlannedRelease | None = None) -> Release:
+    """The newest release matching the spec, and the file pip would install on the target
+    (the running interpreter unless one is given); a ``--hash`` pin decides the file. A
+    release already planned (a file of ``--all-files``, a node of a dependency tree) is taken
+    as it is."""
+    if planned is not None:
+        return dataclasses.replace(planned, requested=str(spec))
+    hashes = [h.split(":", 1)[1] for h in pins or () if h.startswith("sha256:")]
+    release = await resolve(client, index_url, parse_spec(spec), target=target,
+                            hashes=hashes or None)
     return dataclasses.replace(release, requested=str(spec))
 
 

@@ -14,7 +14,7 @@ Errors (see :mod:`shouldi.resolve.errors`)::
 
 from __future__ import annotations
 
-from shouldi.resolve.cache import ResolveCache
+from shouldi.cache.resolve import ResolveCache
 from shouldi.resolve.errors import ResolveError, Unresolvable
 from shouldi.resolve.metadata import UNKNOWN, Dependencies
 from shouldi.resolve.tree import MAX_ROUNDS, Node, Requirer, Tree, resolve_tree

@@ -28,7 +28,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import Version
 
 from shouldi.archive.scratch import remove_tree
-from shouldi.index.cache import ArtifactCache
+from shouldi.cache.artifacts import ArtifactCache
+from shouldi.cache.resolve import ResolveCache
 from shouldi.index.client import get_page
 from shouldi.index.downloader import DEFAULT_MAX_SIZE, download
 from shouldi.index.errors import IntegrityError, PackageIndexError
@@ -36,7 +37,6 @@ from shouldi.index.resolver import index_root, project_files
 from shouldi.index.select import by_version, choose_file, choose_version
 from shouldi.index.spec import normalize_name
 from shouldi.index.target import TargetEnvironment, marker_applies
-from shouldi.resolve.cache import ResolveCache
 from shouldi.resolve.metadata import (
     METADATA_LIMIT,
     Dependencies,

@@ -30,13 +30,13 @@ from packaging.specifiers import SpecifierSet
 from resolvelib import BaseReporter, ResolutionImpossible, ResolutionTooDeep, Resolver
 
 from shouldi.archive import ArchiveError, scratch_dir
-from shouldi.index.cache import ArtifactCache
+from shouldi.cache.artifacts import ArtifactCache
+from shouldi.cache.resolve import ResolveCache
 from shouldi.index.downloader import DEFAULT_MAX_SIZE
 from shouldi.index.errors import BadSpec
 from shouldi.index.select import by_version, explain_no_match
 from shouldi.index.spec import normalize_name, parse_spec
 from shouldi.index.target import TargetEnvironment, marker_applies
-from shouldi.resolve.cache import ResolveCache
 from shouldi.resolve.errors import ResolveError, Unresolvable
 from shouldi.resolve.fetch import DEFAULT_CONCURRENCY, Fetcher
 from shouldi.resolve.metadata import Dependencies
