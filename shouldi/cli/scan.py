@@ -45,7 +45,7 @@ def _table(checked: Sequence[Checked]) -> str:
         else:
             r = c.report
             counted = r.counted_reasons
-            why = counted[0].message if counted else ""
+            why = "bad input (the error below)" if r.input_error else counted[0].message if counted else ""
             rows.append((r.name, r.version or "", r.verdict.value, "yes" if dep.pinned else "no",
                          why[:70] + ("..." if len(why) > 70 else "")))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
