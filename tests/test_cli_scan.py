@@ -124,7 +124,7 @@ def test_requirements_file_with_includes_constraints_markers_and_its_own_index(
     t = table(result.stdout)
     assert t["zq-one"][:2] == ["1.0", "error"]  # the constraint chose 1.0 (too old to vouch for)
     # the pin names no file on the index: pip would refuse it, so it is bad input, said once
-    assert t["zq-two==1.5"] == ["error", "yes", "bad input (the error below)"]
+    assert t["zq-two==1.5"] == ["error", "yes", "bad", "input (the error below)"]
     assert "more.txt:1: no file of 'zq-two' on the index has a pinned sha256" in result.stderr
     assert "environment markers exclude it" in result.stdout
     assert "not checked: editable requirement" in result.stdout
