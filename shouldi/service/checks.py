@@ -1,0 +1,200 @@
+"""Checks for the HTTP API: a request body in, ``shouldi.api.answer_async``'s answers out.
+
+Every answer comes from :func:`shouldi.api.answer_async`, the function ``shouldi install``
+calls, and is rendered by the CLI's own renderer (:func:`shouldi.cli.render.render_json`):
+the body of ``POST /v1/check`` is byte for byte what ``install --format json`` prints.
+
+- **Bounded work.** Flow runs go through a :class:`Gate`: ``max_checks`` at once, at most
+  ``max_waiting`` queued; beyond that a 503 with ``Retry-After`` rather than an unbounded
+  queue.
+- **Answers already given** are kept in memory for the answer cache's own window
+  (``max_age``) and by the same rule (:func:`shouldi.cache.answers.cacheable`: never an
+  ``error``, never a check that could not run), keyed by the spec and
+  ``Settings.answer_key()`` (which also holds the local advisory store's state: a ``db
+  import`` is seen at once). The answer cache on disk would give the same answer, only
+  after reading and decoding a file (~2 ms); a repeated request then costs no flow run and
+  never waits behind a cold scan in the gate.
+- **Recorded.** Every answer is kept in the state file (:mod:`shouldi.service.state`), for
+  ``GET /v1/packages/{name}/{version}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from typing import Any
+
+from shouldi.api import Answer, Request, answer_async, trace_to_dict
+from shouldi.cache.answers import cacheable
+from shouldi.cli.options import MAX_SPEC_LENGTH as MAX_SPEC
+from shouldi.errors import ShouldiError
+from shouldi.service.config import ServiceConfig
+from shouldi.service.errors import BadRequest, Unavailable
+from shouldi.service.models import CheckBody
+from shouldi.service.state import State
+from shouldi.settings import Settings
+from shouldi.verdict import exit_code_for, report_to_dict
+
+__all__ = ["CheckRun", "Checker", "Gate", "iso_time", "package_dict"]
+
+_MEMO_SIZE = 4096
+
+
+def iso_time(t: float | None) -> str | None:
+    return None if t is None else datetime.fromtimestamp(t, timezone.utc).isoformat()
+
+
+def package_dict(a: Answer) -> dict[str, Any]:
+    """One ``packages`` item of the install JSON."""
+    return {**report_to_dict(a.report), "reused_from": iso_time(a.reused_from)}
+
+
+class Gate:
+    """A semaphore with a bound on how many may wait for it."""
+
+    def __init__(self, size: int, max_waiting: int) -> None:
+        self._sem = asyncio.Semaphore(size)
+        self.max_waiting, self.waiting = max_waiting, 0
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        if self.waiting >= self.max_waiting:
+            raise Unavailable(f"{self.waiting} checks are waiting already; ask again later",
+                              retry_after=30)
+        self.waiting += 1
+        try:
+            await self._sem.acquire()
+        finally:
+            self.waiting -= 1
+        try:
+            yield
+        finally:
+            self._sem.release()
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    """A validated check request."""
+
+    requests: tuple[Request, ...]
+    settings: Settings
+    trace: bool = False
+
+
+class Checker:
+    """Runs checks for the app and the jobs; one per worker process."""
+
+    def __init__(self, config: ServiceConfig, state: State) -> None:
+        self.config, self.state = config, state
+        self.gate = Gate(config.max_checks, config.max_waiting)
+        self._memo: OrderedDict[tuple[str, str], tuple[float, tuple[Answer, ...]]] = OrderedDict()
+
+    # --- requests -----------------------------------------------------------------------
+    def parse(self, body: CheckBody) -> CheckRun:
+        """The run a body asks for, or :class:`BadRequest` saying what is wrong."""
+        from shouldi.index.spec import check_spec
+
+        specs = []
+        for spec in body.specs:
+            if len(spec) > MAX_SPEC:
+                raise BadRequest(f"a requirement spec of {len(spec)} characters is not one "
+                                 f"(at most {MAX_SPEC})")
+            try:
+                check_spec(spec)
+            except ShouldiError as e:
+                raise BadRequest(str(e)) from e
+            specs.append(spec.strip())
+        if len(specs) > self.config.max_specs:
+            raise BadRequest(f"{len(specs)} specs: at most {self.config.max_specs} per request")
+        changes: dict[str, Any] = {"all_files": body.all_files}
+        if body.max_age is not None:
+            changes["max_age"] = body.max_age
+        if body.python_version or body.platforms or body.implementation or body.abis:
+            from shouldi.index.target import TargetEnvironment
+
+            try:
+                changes["target"] = TargetEnvironment.from_options(
+                    python_version=body.python_version, platforms=body.platforms,
+                    implementation=body.implementation, abis=body.abis)
+            except ShouldiError as e:
+                raise BadRequest(str(e)) from e
+        try:
+            settings = self.config.settings.replace(**changes)
+        except ShouldiError as e:
+            raise BadRequest(str(e)) from e
+        return CheckRun(tuple(Request(s) for s in specs), settings, body.trace)
+
+    # --- answers ------------------------------------------------------------------------
+    async def answers(self, run: CheckRun) -> list[Answer]:
+        """The answers, in the order of the specs."""
+        key = "" if run.trace else _settings_key(run.settings)
+        known = {r.spec: self._remembered(r.spec, key, run.settings.max_age)
+                 for r in run.requests} if key else {}
+        todo = [r for r in run.requests if known.get(r.spec) is None]
+        fresh: dict[str, list[Answer]] = {}
+        if todo:
+            async with self.gate.slot():
+                got = await answer_async(todo, run.settings, trace=run.trace)
+            for a in got:
+                fresh.setdefault(a.spec, []).append(a)
+            self.record(got, key)
+        out: list[Answer] = []
+        for r in run.requests:
+            out += known.get(r.spec) or fresh.get(r.spec, [])
+        return out
+
+    def _remembered(self, spec: str, key: str, max_age: float) -> tuple[Answer, ...] | None:
+        hit = self._memo.get((spec, key))
+        if hit is None:
+            return None
+        answered_at, answers = hit
+        if not 0 <= time.time() - answered_at < max_age:
+            return None
+        return answers
+
+    def record(self, answers: Sequence[Answer], key: str) -> None:
+        now = time.time()
+        by_spec: dict[str, list[Answer]] = {}
+        for a in answers:
+            if a.report.version is not None:
+                self.state.put_answer(report_to_dict(a.report), a.spec, a.reused_from or now)
+            by_spec.setdefault(a.spec, []).append(a)
+        if not key:
+            return
+        for spec, group in by_spec.items():
+            if all(cacheable(a.report) for a in group):
+                at = min((a.reused_from or now) for a in group)
+                self._memo[(spec, key)] = (at, tuple(replace(a, reused_from=a.reused_from or now)
+                                                     for a in group))
+                self._memo.move_to_end((spec, key))
+        while len(self._memo) > _MEMO_SIZE:
+            self._memo.popitem(last=False)
+
+    # --- rendering ----------------------------------------------------------------------
+    @staticmethod
+    def render(answers: Sequence[Answer], trace: bool = False) -> str:
+        """The install JSON (plus ``traces`` when asked for)."""
+        from shouldi.cli.render import render_json
+
+        text = render_json(answers)
+        if not trace:
+            return text
+        body = json.loads(text)
+        body["traces"] = [trace_to_dict(a) for a in answers]
+        return json.dumps(body, indent=2)
+
+    @staticmethod
+    def exit_code(answers: Sequence[Answer]) -> int:
+        return exit_code_for([a.report.verdict for a in answers],
+                             bad_input=any(a.bad_input for a in answers))
+
+
+def _settings_key(settings: Settings) -> str:
+    return json.dumps(settings.answer_key(), sort_keys=True, default=str)
+
