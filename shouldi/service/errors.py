@@ -3,7 +3,9 @@
 Every handler raises one of these for anything a client or an upstream did wrong; the app
 turns them into ``{"error": "<one line>"}`` with :attr:`ServiceError.status` (and a
 ``Retry-After`` header where it applies). Anything else that escapes a handler is a bug: it
-is logged with its traceback on the server and answered ``500 {"error": "internal error"}``::
+is logged with its traceback on the server and answered ``500 {"error": "internal error"}``.
+The token (401) and the body limit (413) answer from :mod:`shouldi.service.middleware`,
+before any route::
 
     ShouldiError
     └── ServiceError                 500 unless a subclass says otherwise
@@ -11,7 +13,6 @@ is logged with its traceback on the server and answered ``500 {"error": "interna
         ├── Unauthorized             401 no token, or the wrong one
         ├── Refused                  403 the firewall refuses a file judged ``fail``
         ├── NotFound                 404 no such project, file, job or stored answer
-        ├── TooLarge                 413 a request body over the limit
         ├── UpstreamError            502 the upstream index failed, or served other bytes
         │                                than its sha256 says (never cached)
         └── Unavailable              503 + Retry-After: not judged yet, could not check
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 from shouldi.errors import ShouldiError
 
-__all__ = ["BadRequest", "NotFound", "Refused", "ServiceError", "TooLarge", "Unauthorized",
+__all__ = ["BadRequest", "NotFound", "Refused", "ServiceError", "Unauthorized",
            "Unavailable", "UpstreamError"]
 
 
@@ -61,10 +62,6 @@ class Refused(ServiceError):
 
 class NotFound(ServiceError):
     status = 404
-
-
-class TooLarge(ServiceError):
-    status = 413
 
 
 class UpstreamError(ServiceError):

@@ -12,7 +12,8 @@ logged, refused ones too), the token, the body limit.
   ``https://__token__:<token>@host/simple/``). Compared with :func:`hmac.compare_digest`
   (constant time). A missing or wrong token is 401, said the same way for both.
 - **Body limit**: a declared ``Content-Length`` over the limit is refused before reading;
-  a chunked body is counted as it arrives and refused (413) when it passes the limit.
+  a chunked body is counted as it arrives and refused (413) when it passes the limit (the
+  app then sees the client disconnect, and whatever it would answer is dropped).
 """
 
 from __future__ import annotations
@@ -25,8 +26,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
-
-from shouldi.service.errors import TooLarge
 
 __all__ = ["AccessLog", "BodyLimit", "TokenAuth", "access_logger"]
 
@@ -119,14 +118,23 @@ class BodyLimit:
             return await _send_json(send, 413, {"error": f"request body larger than {self.limit} "
                                                 "bytes" if declared.isdigit() else
                                                 "bad Content-Length"})
-        seen = [0]
+        seen, refused = [0], [False]
 
         async def counting() -> Message:
+            if refused[0]:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen[0] += len(message.get("body", b""))
-                if seen[0] > self.limit:
-                    raise TooLarge(f"request body larger than {self.limit} bytes")
+                if seen[0] > self.limit:  # answer now; the app sees the client go away
+                    refused[0] = True
+                    await _send_json(send, 413, {"error": f"request body larger than "
+                                                          f"{self.limit} bytes"})
+                    return {"type": "http.disconnect"}
             return message
 
-        return await self.app(scope, counting, send)
+        async def sending(message: Message) -> None:
+            if not refused[0]:
+                await send(message)
+
+        return await self.app(scope, counting, sending)
