@@ -95,6 +95,8 @@ def test_check_answers_the_install_json(app_server, local_index, tmp_path):
     # and stored: GET /v1/packages answers without a check
     stored = httpx.get(f"{server.url}v1/packages/cleanpkg/1.0.0").json()
     assert stored["packages"][0]["verdict"] == "pass"
+    assert {**stored["packages"][0], "reused_from": None} == printed["packages"][1]
+    assert stored["packages"][0]["reused_from"] is not None and stored["notes"] == printed["notes"]
     assert stored["packages"][0]["artifact"]["filename"] == "cleanpkg-1.0.0-py3-none-any.whl"
     assert httpx.get(f"{server.url}v1/packages/EvilPkg/0.1.0").json()["packages"][0]["verdict"] == "fail"
 

@@ -132,14 +132,14 @@ def _api_routes(app: FastAPI, parts: _Parts, config: ServiceConfig) -> None:
         run = parts.checker.parse(body)
         task = asyncio.ensure_future(parts.checker.answers(run))
         try:
-            answers = await asyncio.wait_for(asyncio.shield(task), config.check_wait)
+            given = await asyncio.wait_for(asyncio.shield(task), config.check_wait)
         except asyncio.TimeoutError:
             job = parts.jobs.adopt(task, run, body.model_dump())
             raise Unavailable(f"still checking after {config.check_wait:g} s; the check goes "
                               f"on as job {job.id} (GET /v1/jobs/{job.id})",
                               retry_after=30) from None
-        return Response(Checker.render(answers, run.trace), media_type=_JSON,
-                        headers={"Shouldi-Exit-Code": str(Checker.exit_code(answers))})
+        return Response(Checker.render(given, run.trace), media_type=_JSON,
+                        headers={"Shouldi-Exit-Code": str(Checker.exit_code(given))})
 
     @app.post("/v1/jobs", status_code=202, response_model=JobBody, tags=["checks"],
               responses={400: {"model": ErrorBody, "description": "Not JSON"}})
@@ -164,16 +164,16 @@ def _api_routes(app: FastAPI, parts: _Parts, config: ServiceConfig) -> None:
         """The answers stored for a release (one per file judged, newest first): no check
         runs. 404 when the service never judged it."""
         from shouldi.index.spec import normalize_name
-        from shouldi.verdict.rules import STALE_DATA_CHECK
 
         stored = parts.checker.state.answers_for(normalize_name(name), version)
         if not stored:
             raise NotFound(f"no stored answer for {name} {version}; POST /v1/check to judge it")
-        packages = [{**body, "reused_from": iso_time(at)} for body, at in stored]
-        notes = list(dict.fromkeys(r["message"] for p in packages for r in p["reasons"]
-                                   if r["check"] == STALE_DATA_CHECK))
-        return Response(json.dumps({"packages": packages, "notes": notes}, indent=2),
-                        media_type=_JSON)
+        # each stored report is a compact JSON object: add "reused_from" before its "}"
+        # rather than decoding and encoding it again (a third of this request's cost)
+        packages = ",".join(f'{body[:-1]},"reused_from":{json.dumps(iso_time(at))}}}'
+                            for body, _, at in stored)
+        notes = json.dumps(list(dict.fromkeys(n for _, ns, _ in stored for n in ns)))
+        return Response(f'{{"packages":[{packages}],"notes":{notes}}}', media_type=_JSON)
 
 
 def _media(request: Request) -> str:

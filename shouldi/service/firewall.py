@@ -209,7 +209,7 @@ class Firewall:
             raise
         except ShouldiError as e:
             return Judged(Verdict.ERROR, str(e))
-        self.checker.record([answer], "")
+        self.checker.record([answer], "")  # kept for GET /v1/packages
         report = answer.report
         judged = Judged(report.verdict, reason_of(report))
         if report.verdict is not Verdict.ERROR:

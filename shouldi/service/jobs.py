@@ -18,9 +18,8 @@ import secrets
 from collections.abc import Awaitable
 from typing import Any
 
-from shouldi.api import Answer
 from shouldi.errors import ShouldiError
-from shouldi.service.checks import Checker, CheckRun
+from shouldi.service.checks import Checker, CheckRun, Given
 from shouldi.service.state import Job, State
 
 __all__ = ["Jobs"]
@@ -37,7 +36,7 @@ class Jobs:
         """Start a job for ``run``; ``request`` is the body, kept with it."""
         return self.adopt(self.checker.answers(run), run, request)
 
-    def adopt(self, work: Awaitable[list[Answer]], run: CheckRun,
+    def adopt(self, work: Awaitable[list[Given]], run: CheckRun,
               request: dict[str, Any]) -> Job:
         """A job for work already started (a ``POST /v1/check`` that waited too long)."""
         job = self.state.new_job(secrets.token_urlsafe(12), request)
@@ -45,7 +44,7 @@ class Jobs:
         task.add_done_callback(lambda _: self._tasks.pop(job.id, None))
         return job
 
-    async def _run(self, job_id: str, work: Awaitable[list[Answer]], trace: bool) -> None:
+    async def _run(self, job_id: str, work: Awaitable[list[Given]], trace: bool) -> None:
         self.state.set_job(job_id, "running")
         try:
             answers = await work

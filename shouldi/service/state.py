@@ -33,7 +33,7 @@ _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS answers (
     name TEXT NOT NULL, version TEXT NOT NULL, filename TEXT NOT NULL, spec TEXT NOT NULL,
-    verdict TEXT NOT NULL, body TEXT NOT NULL, answered_at REAL NOT NULL,
+    verdict TEXT NOT NULL, body TEXT NOT NULL, notes TEXT NOT NULL, answered_at REAL NOT NULL,
     PRIMARY KEY (name, version, filename));
 CREATE TABLE IF NOT EXISTS files (
     sha256 TEXT NOT NULL, policy TEXT NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL,
@@ -118,23 +118,26 @@ class State:
         self.db.close()
 
     # --- answers ------------------------------------------------------------------------
-    def put_answer(self, report: dict[str, Any], spec: str, answered_at: float) -> None:
-        """Keep one package's answer (``report_to_dict`` of its report), given at ``answered_at``."""
+    def put_answer(self, report: dict[str, Any], spec: str, answered_at: float,
+                   notes: list[str]) -> None:
+        """Keep one package's answer (``report_to_dict`` of its report, and the run notes it
+        gives), given at ``answered_at``."""
         if not report.get("version"):
             return  # named nothing: nothing to look up later
         artifact = report.get("artifact") or {}
         self.db.execute(
-            "INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (report["name"], report["version"], artifact.get("filename") or "", spec,
-             report["verdict"], json.dumps(report, separators=(",", ":")), answered_at))
+             report["verdict"], json.dumps(report, separators=(",", ":")), json.dumps(notes),
+             answered_at))
 
-    def answers_for(self, name: str, version: str) -> list[tuple[dict[str, Any], float]]:
-        """The stored answers of a release (one per file judged), newest first, with when
-        each was given."""
+    def answers_for(self, name: str, version: str) -> list[tuple[str, list[str], float]]:
+        """The stored answers of a release (one per file judged), newest first: the report
+        as compact JSON text (an object), its notes, and when it was given."""
         rows = self.db.execute(
-            "SELECT body, answered_at FROM answers WHERE name = ? AND version = ? "
+            "SELECT body, notes, answered_at FROM answers WHERE name = ? AND version = ? "
             "ORDER BY answered_at DESC", (name, version)).fetchall()
-        return [(json.loads(r[0]), r[1]) for r in rows]
+        return [(r[0], json.loads(r[1]), r[2]) for r in rows]
 
     # --- judged files -------------------------------------------------------------------
     def put_file(self, policy: str, v: FileVerdict) -> None:
