@@ -166,6 +166,9 @@ def test_unknown_paths_and_methods_are_json_too(app_server):
     r = httpx.get(f"{server.url}v1/check")
     assert r.status_code == 405 and r.json() == {"error": "Method Not Allowed"}
     assert httpx.get(f"{server.url}files/x/nothex/x.whl").status_code == 404
+    for bad in ("simple/.../", "simple/-x/", f"files/...x/{'0' * 64}/x.whl", f"simple/{'a' * 201}/"):
+        r = httpx.get(f"{server.url}{bad}")
+        assert r.status_code == 404 and "is not a project name" in r.json()["error"], bad
 
 
 def test_huge_bodies_are_refused(app_server):

@@ -195,10 +195,10 @@ def _index_routes(app: FastAPI, parts: _Parts) -> None:
     @app.get("/simple/{project}/", tags=["index"], response_class=Response)
     async def simple_project(project: str, request: Request) -> Response:
         """A project's files, less those of releases judged `fail`."""
-        from shouldi.index.spec import normalize_name
+        from shouldi.service.firewall import project_name
 
         media = _media(request)
-        name = normalize_name(project)
+        name = project_name(project)
         if name != project:
             return RedirectResponse(f"../{name}/", status_code=301)
         listed, versions, hidden = await parts.firewall.listing(name)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
@@ -39,13 +40,14 @@ from shouldi.errors import ShouldiError
 from shouldi.service.config import ServiceConfig
 from shouldi.service.errors import BadRequest, Unavailable
 from shouldi.service.models import CheckBody
-from shouldi.service.state import State
+from shouldi.service.state import State, StateUnavailable
 from shouldi.settings import Settings
 from shouldi.verdict import exit_code_for, report_to_dict
 
 __all__ = ["CheckRun", "Checker", "Gate", "Given", "iso_time", "package_dict"]
 
 _MEMO_SIZE = 4096
+log = logging.getLogger("shouldi.service")
 
 
 def iso_time(t: float | None) -> str | None:
@@ -179,8 +181,11 @@ class Checker:
         by_spec: dict[str, list[Answer]] = {}
         for a in answers:
             if a.report.version is not None:
-                self.state.put_answer(report_to_dict(a.report), a.spec, a.reused_from or now,
-                                      run_notes([a]))
+                try:
+                    self.state.put_answer(report_to_dict(a.report), a.spec,
+                                          a.reused_from or now, run_notes([a]))
+                except StateUnavailable as e:  # the answer is still given
+                    log.warning("not recorded: %s: %s", a.spec, e)
             by_spec.setdefault(a.spec, []).append(a)
         given = [Given.of(a) for a in answers]
         if not key:

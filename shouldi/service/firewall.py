@@ -32,6 +32,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import tempfile
 import time
 from collections.abc import Iterator
@@ -58,6 +59,8 @@ from shouldi.verdict import PackageReport, Verdict
 __all__ = ["Firewall", "Judged", "ProjectFiles", "reason_of"]
 
 _METADATA_LIMIT = 16 << 20
+_MAX_NAME = 200
+_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
 _ROOT_TTL = 600.0
 
 
@@ -111,6 +114,7 @@ class Firewall:
         from shouldi.index.resolver import project_files
         from shouldi.index.select import by_version
 
+        project = project_name(project)
         known = self._pages.get(project)
         if known is not None and time.monotonic() - known.fetched_at < self.config.page_ttl:
             return known
@@ -138,6 +142,7 @@ class Firewall:
 
     async def listing(self, project: str) -> tuple[list[Listed], list[str], list[Hidden]]:
         files = await self.files(project)
+        project = files.name
         hidden = self.hidden(project)
         listed = [Listed(a, file_url(project, a)) for v, fs in files.by_version.items()
                   if v not in hidden for a in fs]
@@ -163,6 +168,7 @@ class Firewall:
     # --- files --------------------------------------------------------------------------
     async def locate(self, project: str, sha256: str, filename: str) -> tuple[str, Artifact]:
         files = await self.files(project)
+        project = files.name
         found = files.find(sha256, filename)
         if found is None:
             raise NotFound(f"{filename}: not a file of {project} with that sha256 upstream")
@@ -171,6 +177,7 @@ class Firewall:
     async def judge(self, project: str, sha256: str, filename: str) -> tuple[str, Artifact]:
         """Judge a file (waiting at most ``judge_wait`` seconds); raises unless it may be
         served: 403 ``fail``, 503 not judged yet or ``error``, 502 upstream trouble."""
+        project = project_name(project)
         version, artifact = await self.locate(project, sha256, filename)
         hidden = self.hidden(project).get(version)
         if hidden is not None:
@@ -180,7 +187,7 @@ class Firewall:
         if task is None:
             task = asyncio.create_task(self._judge(project, version, artifact))
             self._judging[sha256] = task
-            task.add_done_callback(lambda _: self._judging.pop(sha256, None))
+            task.add_done_callback(lambda t: self._done(sha256, t))
         try:
             judged = await asyncio.wait_for(asyncio.shield(task), self.config.judge_wait)
         except asyncio.TimeoutError:
@@ -192,6 +199,11 @@ class Firewall:
             raise Unavailable(f"{filename}: shouldi could not check it, so it is not served: "
                               f"{judged.reason}", retry_after=60)
         return version, artifact
+
+    def _done(self, sha256: str, task: asyncio.Task[Judged]) -> None:
+        self._judging.pop(sha256, None)
+        if not task.cancelled():
+            task.exception()  # retrieved: a judgement nobody waited for any more is not an error
 
     async def _judge(self, project: str, version: str, artifact: Artifact) -> Judged:
         await self._fetch(artifact)  # 502 on a mismatch, before anything is judged or kept
@@ -255,6 +267,7 @@ class Firewall:
         """A listed file's PEP 658 core metadata, checked against its announced sha256."""
         from shouldi.index.client import get_page
 
+        project = project_name(project)
         version, artifact = await self.locate(project, sha256, filename)
         if not artifact.core_metadata:
             raise NotFound(f"{filename}: the upstream serves no core metadata for it")
@@ -272,6 +285,16 @@ class Firewall:
         if expected and hashlib.sha256(page.body).hexdigest() != expected:
             raise UpstreamError(f"{filename}.metadata: sha256 mismatch with the upstream's listing")
         return page.body
+
+
+def project_name(name: str) -> str:
+    """``name`` normalised (PEP 503), or :class:`NotFound` when it is not a project name: a
+    path segment such as ``..`` is never joined to the upstream's URL."""
+    from shouldi.index.spec import normalize_name
+
+    if len(name) > _MAX_NAME or not _NAME.fullmatch(name):
+        raise NotFound(f"{name[:80]!r} is not a project name")
+    return normalize_name(name)
 
 
 def _open_if_hash(path: Path, sha256: str) -> IO[bytes] | None:

@@ -12,21 +12,29 @@ WAL mode and a busy timeout let several worker processes share the file; each pr
 its own connection, used from its event loop's thread only (queries take microseconds).
 Every write is one transaction, so a crash leaves the last committed state. A file that is
 not an SQLite database, or not ours, is refused with a one-line error (exit 2), never
-overwritten.
+overwritten. A read or write that fails while serving (locked past the busy timeout, a full
+disk) is :class:`StateUnavailable`, a 503; an answer that could not be recorded is still
+given (:meth:`shouldi.service.checks.Checker.record` logs it).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from shouldi.errors import UsageError
+from shouldi.service.errors import Unavailable
 
-__all__ = ["FileVerdict", "Job", "State", "StateError"]
+P = ParamSpec("P")
+R = TypeVar("R")
+
+__all__ = ["FileVerdict", "Job", "State", "StateError", "StateUnavailable"]
 
 _SCHEMA = 1
 _TABLES = """
@@ -48,6 +56,23 @@ CREATE TABLE IF NOT EXISTS jobs (
 
 class StateError(UsageError):
     """The state file cannot be used (exit 2)."""
+
+
+class StateUnavailable(Unavailable):
+    """The state file cannot be read or written just now (locked for too long, disk full):
+    503, and the request may be repeated."""
+
+
+def _guarded(method: Callable[P, R]) -> Callable[P, R]:
+    @functools.wraps(method)
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except sqlite3.Error as e:
+            raise StateUnavailable(f"the service's state file cannot be used: {e}",
+                                   retry_after=10) from e
+
+    return call
 
 
 @dataclass(frozen=True)
@@ -118,6 +143,7 @@ class State:
         self.db.close()
 
     # --- answers ------------------------------------------------------------------------
+    @_guarded
     def put_answer(self, report: dict[str, Any], spec: str, answered_at: float,
                    notes: list[str]) -> None:
         """Keep one package's answer (``report_to_dict`` of its report, and the run notes it
@@ -131,6 +157,7 @@ class State:
              report["verdict"], json.dumps(report, separators=(",", ":")), json.dumps(notes),
              answered_at))
 
+    @_guarded
     def answers_for(self, name: str, version: str) -> list[tuple[str, list[str], float]]:
         """The stored answers of a release (one per file judged), newest first: the report
         as compact JSON text (an object), its notes, and when it was given."""
@@ -140,11 +167,13 @@ class State:
         return [(r[0], json.loads(r[1]), r[2]) for r in rows]
 
     # --- judged files -------------------------------------------------------------------
+    @_guarded
     def put_file(self, policy: str, v: FileVerdict) -> None:
         self.db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                         (v.sha256, policy, v.name, v.version, v.filename, v.verdict, v.reason,
                          v.answered_at))
 
+    @_guarded
     def files_of(self, name: str, policy: str) -> list[FileVerdict]:
         rows = self.db.execute(
             "SELECT sha256, name, version, filename, verdict, reason, answered_at FROM files "
@@ -152,12 +181,14 @@ class State:
         return [FileVerdict(*r) for r in rows]
 
     # --- jobs ---------------------------------------------------------------------------
+    @_guarded
     def new_job(self, job_id: str, request: dict[str, Any]) -> Job:
         job = Job(job_id, "queued", request, time.time())
         self.db.execute("INSERT INTO jobs (id, state, request, created) VALUES (?, ?, ?, ?)",
                         (job.id, job.state, json.dumps(request), job.created))
         return job
 
+    @_guarded
     def set_job(self, job_id: str, state: str, *, result: dict[str, Any] | None = None,
                 error: str | None = None, retryable: bool = False) -> None:
         finished = time.time() if state in ("done", "failed") else None
@@ -167,6 +198,7 @@ class State:
             (state, finished, json.dumps(result) if result is not None else None, error,
              int(retryable), job_id))
 
+    @_guarded
     def job(self, job_id: str) -> Job | None:
         row = self.db.execute(
             "SELECT id, state, request, created, finished, result, error, retryable FROM jobs "
