@@ -47,6 +47,11 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody, "description": what} for code, what in (
         (401, "No token, or the wrong one"), (413, "Request body too large"),
         (422, "Unusable input"), (503, "Busy: too many checks waiting"))}
+_INDEX_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody, "description": what} for code, what in (
+        (404, "No such project (or file) upstream"),
+        (406, "None of the media types in Accept is served"),
+        (502, "The upstream index failed, or served other bytes than it lists"))}
 
 
 class _Parts:
@@ -185,14 +190,15 @@ def _media(request: Request) -> str:
 
 
 def _index_routes(app: FastAPI, parts: _Parts) -> None:
-    @app.get("/simple/", tags=["index"], response_class=Response)
+    @app.get("/simple/", tags=["index"], response_class=Response, responses=_INDEX_ERRORS)
     async def simple_root(request: Request) -> Response:
         """Every project of the upstream (PEP 503 HTML or PEP 691 JSON, by `Accept`)."""
         media = _media(request)
         body = root_page(await parts.firewall.root(), media)
         return Response(body, media_type=media, headers={"Vary": "Accept"})
 
-    @app.get("/simple/{project}/", tags=["index"], response_class=Response)
+    @app.get("/simple/{project}/", tags=["index"], response_class=Response,
+             responses={**_INDEX_ERRORS, 301: {"description": "To the normalised name's page"}})
     async def simple_project(project: str, request: Request) -> Response:
         """A project's files, less those of releases judged `fail`."""
         from shouldi.service.firewall import project_name
@@ -206,8 +212,8 @@ def _index_routes(app: FastAPI, parts: _Parts) -> None:
         return Response(body, media_type=media, headers={"Vary": "Accept"})
 
     @app.get("/files/{project}/{sha256}/{filename}", tags=["index"], response_class=Response,
-             responses={403: {"model": ErrorBody, "description": "Judged fail"},
-                        502: {"model": ErrorBody, "description": "Upstream failed or lied"},
+             responses={**_INDEX_ERRORS,
+                        403: {"model": ErrorBody, "description": "Judged fail"},
                         503: {"model": ErrorBody, "description": "Not judged yet, or could "
                               "not be checked (Retry-After)"}})
     async def file(project: str, sha256: str, filename: str) -> Response:

@@ -35,7 +35,6 @@ from typing import Any
 
 from shouldi.api import Answer, Request, answer_async, trace_to_dict
 from shouldi.cache.answers import cacheable
-from shouldi.cli.options import MAX_SPEC_LENGTH as MAX_SPEC
 from shouldi.errors import ShouldiError
 from shouldi.service.config import ServiceConfig
 from shouldi.service.errors import BadRequest, Unavailable
@@ -117,10 +116,7 @@ class Checker:
         from shouldi.index.spec import check_spec
 
         specs = []
-        for spec in body.specs:
-            if len(spec) > MAX_SPEC:
-                raise BadRequest(f"a requirement spec of {len(spec)} characters is not one "
-                                 f"(at most {MAX_SPEC})")
+        for spec in body.specs:  # lengths are checked by the model (MAX_SPEC_LENGTH)
             try:
                 check_spec(spec)
             except ShouldiError as e:

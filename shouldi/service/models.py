@@ -10,13 +10,16 @@ URL for it).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shouldi.cli.options import MAX_SPEC_LENGTH
 
 __all__ = ["CheckBody", "ErrorBody", "JobBody", "PackagesBody"]
+
+
+Spec = Annotated[str, StringConstraints(min_length=1, max_length=MAX_SPEC_LENGTH)]
 
 
 class CheckBody(BaseModel):
@@ -24,7 +27,7 @@ class CheckBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    specs: list[str] = Field(min_length=1, max_length=100, description="Requirement specs, "
+    specs: list[Spec] = Field(min_length=1, max_length=100, description="Requirement specs, "
                              "as `shouldi install` takes them: `name`, `name==1.2`, `name>=1,<2`.")
     max_age: float | None = Field(None, ge=0, description="Reuse an answer given less than this "
                                   "many seconds ago (0: ask again; default: the server's).")
