@@ -38,10 +38,11 @@ __all__ = ["serve"]
               help="Checks (flow runs) at once per worker; more wait, up to --max-waiting.")
 @click.option("--max-waiting", type=click.IntRange(0, 100000), default=256, show_default=True,
               help="Checks that may wait for a slot before requests get 503.")
-@click.option("--judge-wait", type=click.FloatRange(0.01, 3600), default=20.0,
+@click.option("--judge-wait", type=click.FloatRange(0.01, 3600), default=10.0,
               show_default=True, metavar="SECONDS",
               help="How long a download waits for its file's first judgement before 503 "
-                   "with Retry-After (the judgement goes on).")
+                   "with Retry-After (the judgement goes on; pip waits and retries). Keep it "
+                   "under pip's --timeout (15 s by default).")
 @click.option("--check-wait", type=click.FloatRange(0.01, 86400), default=300.0,
               show_default=True, metavar="SECONDS",
               help="How long POST /v1/check waits before answering 503 with a job id.")

@@ -95,7 +95,7 @@ class ServiceConfig:
     max_specs: int = 100
     max_checks: int = 2
     max_waiting: int = 256
-    judge_wait: float = 20.0
+    judge_wait: float = 10.0
     check_wait: float = 300.0
     page_ttl: float = 60.0
 

@@ -9,8 +9,9 @@ shouldi judged fit to install.
 - **Download.** ``/files/<project>/<sha256>/<filename>`` judges the file the first time it
   is asked for (:func:`shouldi.api.answer_async` with the file as the request's planned
   release: the same flow, the same answer as ``shouldi install``), waiting at most
-  ``judge_wait`` seconds, then 503 with ``Retry-After`` while the judgement goes on (pip
-  retries a 503 and honours ``Retry-After``). ``fail`` is 403 with the reason. ``error``
+  ``judge_wait`` seconds (10 by default: under pip's 15-second read timeout, so pip sees
+  the answer and not a timeout), then 503 with ``Retry-After`` while the judgement goes on
+  (pip retries a 503 five times by default, sleeping ``Retry-After`` seconds each time). ``fail`` is 403 with the reason. ``error``
   is 503 "could not check": **a firewall that lets through what it could not check is a
   hole**, so it never does; the next request judges again.
 - **Bytes.** A file is first fetched into the verified artifact cache
@@ -197,7 +198,7 @@ class Firewall:
             raise Refused(f"{project} {version} is refused by shouldi (fail): {judged.reason}")
         if judged.verdict is Verdict.ERROR:
             raise Unavailable(f"{filename}: shouldi could not check it, so it is not served: "
-                              f"{judged.reason}", retry_after=60)
+                              f"{judged.reason}", retry_after=30)
         return version, artifact
 
     def _done(self, sha256: str, task: asyncio.Task[Judged]) -> None:
