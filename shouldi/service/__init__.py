@@ -22,9 +22,9 @@ else in shouldi imports this package. Using it::
     shouldi serve --host 0.0.0.0 --token-file token.txt --workers 2     # for a team
     pip install --index-url http://__token__:TOKEN@host:8080/simple/ requests
 
-Known limits: uvicorn has no timeout for reading a request's head (a slow client holds a
-connection until ``timeout_keep_alive`` after its last byte; put a reverse proxy in front
-for an untrusted network); a judgement is shared by the requests of one worker process,
+Known limits: uvicorn has no timeout for reading a request (a client that trickles bytes
+keeps its connection; ``limit_concurrency``, 2048 per worker, bounds how many can; put a
+reverse proxy in front on an untrusted network); a judgement is shared by the requests of one worker process,
 not across workers; pip shows a refusal as "403 Client Error: Forbidden" (HTTP/1.1 servers
 here cannot set the reason phrase), the reason is in the body, the server log, the project
 page (``_shouldi`` / the HTML paragraph) and ``GET /v1/packages/{name}/{version}``.
