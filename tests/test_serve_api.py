@@ -112,7 +112,7 @@ def test_no_such_package_is_an_answer_with_exit_code_2(app_server):
 
 def test_jobs_run_in_the_background_and_keep_their_result(app_server):
     server = app_server()
-    r = httpx.post(f"{server.url}v1/jobs", json={"specs": ["evilpkg"]})
+    r = httpx.post(f"{server.url}v1/jobs", json={"specs": ["evilpkg"], "trace": True})
     assert r.status_code == 202, r.text
     job = r.json()
     assert job["state"] in ("queued", "running") and r.headers["Location"] == f"/v1/jobs/{job['id']}"
@@ -123,6 +123,9 @@ def test_jobs_run_in_the_background_and_keep_their_result(app_server):
     assert got["state"] == "done", got
     assert got["result"]["exit_code"] == 1
     assert got["result"]["packages"][0]["verdict"] == "fail"
+    (trace,) = got["result"]["traces"]  # as --trace writes it: every value, with provenance
+    report = next(v for v in trace["values"] if v["definition"] == "PackageReport")
+    assert report["operation"] == "judge_release" and report["value"]["verdict"] == "fail"
     assert httpx.get(f"{server.url}v1/jobs/nosuchjob").status_code == 404
 
 
