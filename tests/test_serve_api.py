@@ -288,3 +288,25 @@ def test_the_schema_holds_for_generated_requests(app_server):
             case.validate_response(response, excluded_checks=[positive_data_acceptance])
 
         check()
+
+
+def test_an_answer_in_memory_is_not_reused_after_a_db_import(app_server, tmp_path):
+    """The in-memory answers follow the answer cache's rule: the local advisory store's
+    state is part of the key, so a new advisory is seen at once."""
+    server = app_server()
+    body = {"specs": ["cleanpkg==1.0.0"]}
+    first = httpx.post(f"{server.url}v1/check", json=body, timeout=600).json()["packages"][0]
+    again = httpx.post(f"{server.url}v1/check", json=body, timeout=60).json()["packages"][0]
+    assert first["verdict"] == again["verdict"] == "pass" and again["reused_from"] is not None
+    osv = tmp_path / "osv" / "GHSA-clean-pkg0-0001.json"
+    osv.parent.mkdir()
+    osv.write_text(json.dumps({
+        "id": "GHSA-clean-pkg0-0001", "modified": "2099-01-01T00:00:00Z", "summary": "cleanpkg leaks",
+        "affected": [{"package": {"ecosystem": "PyPI", "name": "cleanpkg"},
+                      "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.1"}]}]}],
+    }))
+    imported = CliRunner().invoke(cli, ["db", "--store", str(tmp_path / "adv.sqlite"), "import", str(osv.parent)])
+    assert imported.exit_code == 0, imported.output
+    after = httpx.post(f"{server.url}v1/check", json=body, timeout=600).json()["packages"][0]
+    assert after["verdict"] == "fail" and after["reused_from"] is None
+    assert any(r["message"].startswith("GHSA-clean-pkg0-0001") for r in after["reasons"])

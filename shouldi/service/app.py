@@ -135,14 +135,16 @@ def _api_routes(app: FastAPI, parts: _Parts, config: ServiceConfig) -> None:
         exit code it would give is in the `Shouldi-Exit-Code` header. A check still running
         after the server's wait goes on as a job: 503 with its id."""
         run = parts.checker.parse(body)
-        task = asyncio.ensure_future(parts.checker.answers(run))
-        try:
-            given = await asyncio.wait_for(asyncio.shield(task), config.check_wait)
-        except asyncio.TimeoutError:
-            job = parts.jobs.adopt(task, run, body.model_dump())
-            raise Unavailable(f"still checking after {config.check_wait:g} s; the check goes "
-                              f"on as job {job.id} (GET /v1/jobs/{job.id})",
-                              retry_after=30) from None
+        given = parts.checker.remembered(run)
+        if given is None:
+            task = asyncio.ensure_future(parts.checker.answers(run))
+            try:
+                given = await asyncio.wait_for(asyncio.shield(task), config.check_wait)
+            except asyncio.TimeoutError:
+                job = parts.jobs.adopt(task, run, body.model_dump())
+                raise Unavailable(f"still checking after {config.check_wait:g} s; the check "
+                                  f"goes on as job {job.id} (GET /v1/jobs/{job.id})",
+                                  retry_after=30) from None
         return Response(Checker.render(given, run.trace), media_type=_JSON,
                         headers={"Shouldi-Exit-Code": str(Checker.exit_code(given))})
 
