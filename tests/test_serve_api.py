@@ -310,3 +310,15 @@ def test_an_answer_in_memory_is_not_reused_after_a_db_import(app_server, tmp_pat
     after = httpx.post(f"{server.url}v1/check", json=body, timeout=600).json()["packages"][0]
     assert after["verdict"] == "fail" and after["reused_from"] is None
     assert any(r["message"].startswith("GHSA-clean-pkg0-0001") for r in after["reasons"])
+
+
+def test_a_port_in_use_is_one_line_and_exit_2(tmp_path):
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(cli, ["serve", "--port", str(port), "--quiet", "--state",
+                                          str(tmp_path / "s.sqlite")])
+    assert result.exit_code == 2, result.output
+    assert f"--host 127.0.0.1 --port {port}: cannot listen there" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -1,8 +1,8 @@
 """Running the app: uvicorn, one process or ``workers`` processes sharing one socket.
 
 Before anything serves, the state file is opened once here (a bad ``--state`` is a usage
-error, exit 2, not a worker crash) and jobs a previous server left unfinished are marked
-failed and retryable. With ``workers > 1`` uvicorn's supervisor spawns the workers and
+error, exit 2, not a worker crash), jobs a previous server left unfinished are marked
+failed and retryable, and the socket is bound (a port in use is exit 2, one line). With ``workers > 1`` uvicorn's supervisor spawns the workers and
 restarts one that dies; each builds its own app from the :class:`ServiceConfig`, which is
 sent to it pickled by :mod:`multiprocessing` as uvicorn sends its own config (our
 dataclasses, from this process to its children; nothing read from disk is unpickled).
@@ -16,15 +16,16 @@ JSON line per request instead.
 from __future__ import annotations
 
 import logging
+import socket
 import sys
 from typing import Any
 
 import uvicorn
 
-from shouldi.service.config import ServiceConfig
+from shouldi.service.config import ServiceConfig, ServiceConfigError
 from shouldi.service.state import State
 
-__all__ = ["run", "uvicorn_config"]
+__all__ = ["bind", "run", "uvicorn_config"]
 
 #: Connections and in-flight requests one worker takes before answering 503.
 LIMIT_CONCURRENCY = 2048
@@ -84,13 +85,26 @@ def run(config: ServiceConfig) -> None:
         print(f"{lost} unfinished job(s) of the previous server are marked failed (retryable)",
               file=sys.stderr)
     uv = uvicorn_config(config)
-    server = uvicorn.Server(uv)
+    sock = bind(config.host, config.port)
     if config.workers > 1:
         from uvicorn.supervisors import Multiprocess
 
-        sock = uv.bind_socket()
         Multiprocess(uv, sockets=[sock]).run()
         return
-    server.run()
+    server = uvicorn.Server(uv)
+    server.run(sockets=[sock])
     if not server.started:
         raise SystemExit(3)
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, or a usage error (exit 2) saying why it cannot be had (a port
+    in use, an address not of this machine): said once, before any worker starts."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        sock = socket.create_server((host.strip("[]"), port), family=family, backlog=2048)
+    except (OSError, OverflowError) as e:
+        raise ServiceConfigError(f"--host {host} --port {port}: cannot listen there "
+                                 f"({getattr(e, 'strerror', None) or e})") from e
+    sock.set_inheritable(True)
+    return sock
