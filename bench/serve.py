@@ -47,8 +47,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from builders import make_wheel, read_tree  # noqa: E402
-from conftest import start_serve  # noqa: E402
 from index_server import IndexServer  # noqa: E402
+from test_serve_process import start_serve  # noqa: E402
 
 TARGET_RPS, TARGET_P99_MS = 500.0, 100.0
 BODY = json.dumps({"specs": ["cleanpkg==1.0.0"]})

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner
+from test_serve_process import free_port
 
 from shouldi.cli.main import cli
 from shouldi.service.config import ServiceConfig
@@ -54,13 +55,11 @@ class InProcess:
 
 @pytest.fixture
 def app_server(local_index, tmp_path, monkeypatch) -> Iterator[Callable[..., InProcess]]:
-    from conftest import _free_port
-
     monkeypatch.setenv("SHOULDI_DATA_DIR", str(tmp_path / "data"))
     running: list[InProcess] = []
 
     def start(**kw: Any) -> InProcess:
-        config = ServiceConfig(settings(local_index.url, tmp_path), port=_free_port(),
+        config = ServiceConfig(settings(local_index.url, tmp_path), port=free_port(),
                                state_path=tmp_path / "state.sqlite", **kw).check()
         server = InProcess(config).__enter__()
         running.append(server)

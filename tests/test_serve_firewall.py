@@ -9,12 +9,19 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from test_serve_process import ServeProcess, serving
 
 WHEEL_JSON = "application/vnd.pypi.simple.v1+json"
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Callable[..., ServeProcess]]:
+    yield from serving(tmp_path)
 
 
 @pytest.fixture(scope="module")

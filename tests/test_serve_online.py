@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 from test_serve_firewall import pip
+from test_serve_process import ServeProcess, serving
 
 pytestmark = pytest.mark.online
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Callable[..., ServeProcess]]:
+    yield from serving(tmp_path)
 
 PYPI = "https://pypi.org/simple/"
 JSON = "application/vnd.pypi.simple.v1+json"
