@@ -41,7 +41,7 @@ from shouldi.verdict import CheckSummary, PackageReport
 if TYPE_CHECKING:
     from shouldi.record import Scalar
 
-__all__ = ["LabelledSpec", "build", "read_labels"]
+__all__ = ["LabelledSpec", "build", "history_checks", "read_labels", "with_history"]
 
 LABEL_COLUMNS = ("label", "label_source", "date", "advisory_ids")
 LabelledSpec = tuple[str, dict[str, str | int]]  # (spec, label columns)
@@ -117,7 +117,7 @@ def history_checks(specs: Sequence[LabelledSpec], index_url: str, timeout: float
     return asyncio.run(run())
 
 
-def _with_history(report: PackageReport, check: CheckResult | None) -> PackageReport:
+def with_history(report: PackageReport, check: CheckResult | None) -> PackageReport:
     if check is None or "history" in report.checks:
         return report
     return replace(report, checks={**report.checks, "history": CheckSummary.of(check)})
@@ -236,7 +236,7 @@ def build(labels: Path, output: Path, batch: int | None, history_only: bool, ind
                 if report.version is None:
                     failed.append(f"{outcome.spec}: {report.reasons[0].message if report.reasons else '?'}")
                 else:
-                    report = _with_history(report, history.get(outcome.spec))
+                    report = with_history(report, history.get(outcome.spec))
                     record = report_to_record(report, index_url)
                     writer.write({**record, **_output_columns(columns[outcome.spec])})
                 tick(outcome.spec)
