@@ -87,7 +87,8 @@ def test_round_trip_predicts_identically(trained, tmp_path: Path, suffix: str) -
     assert {f["type"] for f in manifest["features"]} == {"float"}
     assert manifest["label"]["column"] == "label" and manifest["label"]["definition"]
     assert manifest["estimator"]["name"] == "logistic"
-    assert 0 < manifest["threshold"] < 1 and manifest["metrics"]["method"] == "grouped-cv"
+    assert 0 < manifest["threshold"] < 1 and "time+project" in manifest["metrics"]["time_split"]
+    assert manifest["question"].startswith("will an advisory affecting this release")
     loc = next(r for r in manifest["training_ranges"] if r["name"] == "bandit.loc")
     assert loc["min"] <= loc["q01"] <= loc["q50"] <= loc["q99"] <= loc["max"]
     blob = members_of(path)["model.skops"]

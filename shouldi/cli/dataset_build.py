@@ -68,8 +68,8 @@ def read_labels(path: Path) -> list[LabelledSpec]:
             raise UsageError(f"{where}: {e}") from e
         columns: dict[str, str | int] = {"label": int(str(label).strip() in ("1", "True", "true"))}
         for extra in (*LABEL_COLUMNS[1:], ADVISORY_TIMES):
-            if row.get(extra) is not None:
-                columns[extra] = str(row[extra])
+            if extra in row:  # an empty cell is a value: for ADVISORY_TIMES, "none known"
+                columns[extra] = "" if row[extra] is None else str(row[extra])
         out.setdefault(spec, columns)
     if not out:
         raise UsageError(f"{path}: no labelled releases")
@@ -77,7 +77,9 @@ def read_labels(path: Path) -> list[LabelledSpec]:
 
 
 def advisory_times(text: object) -> tuple[datetime, ...] | None:
-    """The ``project_advisories`` cell: ISO times, space separated (absent: unknown)."""
+    """The ``project_advisories`` cell: ISO times, space separated; empty: none; no column
+    (``None``): unknown. Unknown and none must differ: a labels file whose clean projects had
+    "unknown" here would let a model tell them apart by the missing value alone."""
     if text is None:
         return None
     try:

@@ -74,12 +74,13 @@ def _version(text: str) -> Version | None:
 
 
 def upload_time(meta: PackageMetadata, version: str) -> datetime | None:
-    """The first upload of ``version`` in the history (``release_time`` if it is missing)."""
+    """The first upload of ``version`` in the history (else ``release_time``, when the metadata
+    is about that very version)."""
     wanted = _version(version)
     for entry in meta.history:
         if entry.version == version or (wanted is not None and _version(entry.version) == wanted):
             return entry.uploaded
-    return meta.release_time
+    return meta.release_time if meta.version == version else None
 
 
 def _bump(previous: Version | None, current: Version | None) -> Value:

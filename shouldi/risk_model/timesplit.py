@@ -33,11 +33,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import average_precision_score, roc_auc_score
 
 from shouldi.risk_model.errors import TrainingDataError
 
-__all__ = ["BASELINES", "Scored", "SplitReport", "pairwise_accuracy", "split_rows", "summarise"]
+__all__ = ["BASELINES", "Scored", "SplitReport", "average_precision", "pairwise_accuracy", "roc_auc",
+           "split_rows", "summarise"]
 
 Array = npt.NDArray[np.float64]
 Rows = npt.NDArray[np.intp]
@@ -103,30 +103,60 @@ def split_rows(uploaded: Array, cutoff: float) -> tuple[Rows, Rows]:
     return train, test
 
 
-def pairwise_accuracy(y: npt.NDArray[np.int64], score: Array, groups: Sequence[str]) -> tuple[float | None, int]:
-    """Share of same-project (positive, negative) pairs ranked right; ties count half."""
+def _project_pairs(y: npt.NDArray[np.int64], score: Array,
+                   groups: Sequence[str]) -> tuple[list[str], Array, Array]:
+    """Per project: (names, pairs ranked right (ties half), pairs)."""
     by: dict[str, list[int]] = {}
     for i, g in enumerate(groups):
         by.setdefault(g, []).append(i)
-    right, pairs = 0.0, 0
-    for rows in by.values():
-        pos = [score[i] for i in rows if y[i] == 1]
-        neg = [score[i] for i in rows if y[i] == 0]
-        for p in pos:
-            for n in neg:
-                pairs += 1
-                right += 1.0 if p > n else 0.5 if p == n else 0.0
-    return (round(right / pairs, 4) if pairs else None), pairs
+    names = sorted(by)
+    right, pairs = np.zeros(len(names)), np.zeros(len(names))
+    for k, g in enumerate(names):
+        rows = np.array(by[g])
+        pos, neg = score[rows[y[rows] == 1]], score[rows[y[rows] == 0]]
+        if pos.size and neg.size:
+            diff = pos[:, None] - neg[None, :]
+            right[k] = float((diff > 0).sum() + 0.5 * (diff == 0).sum())
+            pairs[k] = float(diff.size)
+    return names, right, pairs
+
+
+def pairwise_accuracy(y: npt.NDArray[np.int64], score: Array, groups: Sequence[str]) -> tuple[float | None, int]:
+    """Share of same-project (positive, negative) pairs ranked right; ties count half."""
+    _, right, pairs = _project_pairs(y, score, groups)
+    total = int(pairs.sum())
+    return (round(float(right.sum()) / total, 4) if total else None), total
+
+
+def roc_auc(y: npt.NDArray[np.int64], p: Array) -> float | None:
+    """ROC AUC (Mann-Whitney, ties averaged); None with one class."""
+    positives = int(y.sum())
+    negatives = y.size - positives
+    if positives == 0 or negatives == 0:
+        return None
+    _, inverse, counts = np.unique(p, return_inverse=True, return_counts=True)
+    ranks = (np.cumsum(counts) - (counts - 1) / 2)[inverse]  # 1-based, ties averaged
+    return float((ranks[y == 1].sum() - positives * (positives + 1) / 2) / (positives * negatives))
+
+
+def average_precision(y: npt.NDArray[np.int64], p: Array) -> float | None:
+    """Average precision as scikit-learn computes it (steps at distinct scores); None without positives."""
+    if not y.any():
+        return None
+    order = np.argsort(-p, kind="mergesort")
+    ys, ps = y[order], p[order]
+    last = np.r_[np.diff(ps) != 0, True]
+    tps = np.cumsum(ys)[last]
+    seen = (np.arange(ys.size) + 1)[last]
+    precision, recall = tps / seen, tps / tps[-1]
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
 
 
 def _point(y: npt.NDArray[np.int64], p: Array) -> tuple[float | None, float | None, float]:
-    both = 0 < int(y.sum()) < y.size
-    roc = float(roc_auc_score(y, p)) if both else None
-    pr = float(average_precision_score(y, p)) if y.any() else None
-    return roc, pr, float(np.mean((p - y) ** 2))
+    return roc_auc(y, p), average_precision(y, p), float(np.mean((p - y) ** 2))
 
 
-def _interval(values: list[float]) -> tuple[float, float] | None:
+def _interval(values: Sequence[float]) -> tuple[float, float] | None:
     clean = [v for v in values if not math.isnan(v)]
     if len(clean) < DRAWS // 2:
         return None
@@ -134,33 +164,41 @@ def _interval(values: list[float]) -> tuple[float, float] | None:
     return round(float(lo), 4), round(float(hi), 4)
 
 
-def _draws(groups: Sequence[str], seed: int) -> list[Rows]:
+@dataclass(frozen=True)
+class _Draws:
+    """Bootstrap draws over projects: the rows of each draw, and each project's multiplicity."""
+
+    rows: list[Rows]
+    counts: npt.NDArray[np.int64]  # draws x projects (projects in sorted order)
+
+
+def _draws(groups: Sequence[str], seed: int) -> _Draws:
     names = sorted(set(groups))
-    index = {g: np.array([i for i, h in enumerate(groups) if h == g], dtype=np.intp) for g in names}
+    where = {g: k for k, g in enumerate(names)}
+    members: list[list[int]] = [[] for _ in names]
+    for i, g in enumerate(groups):
+        members[where[g]].append(i)
+    index = [np.array(m, dtype=np.intp) for m in members]
     rng = np.random.default_rng(seed)
-    return [np.concatenate([index[names[k]] for k in rng.integers(0, len(names), len(names))])
-            for _ in range(DRAWS)]
+    picks = rng.integers(0, len(names), (DRAWS, len(names)))
+    counts = np.stack([np.bincount(row, minlength=len(names)) for row in picks])
+    return _Draws([np.concatenate([index[k] for k in row]) for row in picks], counts)
 
 
-def _scored(y: npt.NDArray[np.int64], p: Array, groups: Sequence[str], draws: list[Rows],
+def _scored(y: npt.NDArray[np.int64], p: Array, groups: Sequence[str], draws: _Draws,
             boot: dict[str, list[float]]) -> Scored:
     roc, pr, brier = _point(y, p)
     pair, pairs = pairwise_accuracy(y, p, groups)
-    gs = np.array(groups)
-    for rows in draws:
+    for rows in draws.rows:
         r, a, b = _point(y[rows], p[rows])
         boot["roc_auc"].append(math.nan if r is None else r)
         boot["pr_auc"].append(math.nan if a is None else a)
         boot["brier"].append(b)
-        boot["pairwise"].append(math.nan)  # filled below for a subset: pairs are costly
-    for k, rows in enumerate(draws[:200]):
-        value, _ = pairwise_accuracy(y[rows], p[rows], list(gs[rows]))
-        boot["pairwise"][k] = math.nan if value is None else value
-    pairwise_boot = [v for v in boot["pairwise"][:200] if not math.isnan(v)]
-    intervals = {k: _interval(v) for k, v in boot.items() if k != "pairwise"}
-    intervals["pairwise"] = (
-        (round(float(np.percentile(pairwise_boot, 2.5)), 4), round(float(np.percentile(pairwise_boot, 97.5)), 4))
-        if len(pairwise_boot) >= 100 else None)
+    _, right, total = _project_pairs(y, p, groups)  # pairs never cross projects: sum per draw
+    drawn_pairs = draws.counts @ total
+    with np.errstate(invalid="ignore", divide="ignore"):
+        boot["pairwise"] = list(np.where(drawn_pairs > 0, (draws.counts @ right) / drawn_pairs, np.nan))
+    intervals = {k: _interval(v) for k, v in boot.items()}
     return Scored(_round(roc), _round(pr), _round(brier), pair, pairs, intervals)
 
 

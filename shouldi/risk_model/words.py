@@ -9,7 +9,8 @@ had 4 advisories before this release, a maintenance release: a higher version al
 - **Because:** the two or three features whose contributions (log-odds, see
   :meth:`~shouldi.risk_model.predict.RiskModel.contributions`) push the score most in the
   direction of its priority (up for high and medium, down for low), each said as a fact about
-  the release (:func:`phrase`), never as a raw coefficient.
+  the release (:func:`phrase`), never as a raw coefficient. Unknown values are not reasons
+  (an unknown is not a fact about the release), though the model does weigh them.
 """
 
 from __future__ import annotations
@@ -105,6 +106,6 @@ def priority_line(probability: float, percentiles: Sequence[float],
              else "in the lower half of releases scanned for training")
     upward = priority != "low"
     chosen = [(f, v) for f, v, c in sorted(reasons, key=lambda r: -abs(r[2]))
-              if (c > 0) == upward and c != 0][:3]
+              if (c > 0) == upward and c != 0 and v is not None and not math.isnan(v)][:3]
     because = ", ".join(phrase(f, v) for f, v in chosen) or "no single feature stands out"
     return priority, f"review priority: {priority} \u2014 {where}; because: {because}"
