@@ -151,7 +151,10 @@ def _rewrite_manifest(model: Path, out: Path, text: str) -> Path:
 
 def test_hostile_model_inputs_are_one_line_errors_with_exit_2(files, tmp_path: Path) -> None:
     """Issue 13: deep JSON in a manifest, a NaN threshold, an inf cell, C=1e999."""
-    features, _, model, _ = files
+    from shouldi.risk_model import save_model
+
+    features, _, packed, _ = files
+    model = save_model(load_model(packed), tmp_path / "zipped.zip")
     deep = _rewrite_manifest(model, tmp_path / "deep.zip", "{@MANIFEST@, \"x\": " + "[" * 100000 + "]" * 100000 + "}")
     result = invoke("info", str(deep))
     assert (result.exit_code, result.stderr) == (2, "error: manifest.json is nested too deeply to be a model manifest\n")

@@ -25,12 +25,15 @@ def synthetic_records(projects: int = 60, seed: int = 0, shift: float = 0.0,
 
     ``signal`` says what the label depends on: ``"code"`` (the file's size and network use:
     learnable, and no baseline column knows it), ``"past-advisories"`` (exactly what that
-    baseline reads: a model cannot beat it), or ``"none"`` (noise). ``shift`` moves the
-    bandit high/high counts of positives (the DFFML rule's column)."""
+    baseline reads: a model cannot beat it), ``"pool"`` (only whether the project is one with
+    advisories, which ``history.releases_prev_year`` gives away: random within those projects),
+    or ``"none"`` (noise). ``shift`` moves the bandit high/high counts of positives (the DFFML
+    rule's column). About 60% of projects are "advisory projects" (``project_advisories``)."""
     rng = np.random.default_rng(seed)
     records: list[dict[str, object]] = []
     for p in range(projects):
         size = rng.normal()  # a project-level trait the code columns show
+        advised = bool(rng.random() < 0.6)
         for r in range(int(rng.integers(2, 7))):
             uploaded = datetime(2014, 1, 1, tzinfo=timezone.utc) + timedelta(days=float(rng.uniform(0, 3650)))
             past = int(rng.poisson(1.5))
@@ -40,12 +43,15 @@ def synthetic_records(projects: int = 60, seed: int = 0, shift: float = 0.0,
                 risk = 2.2 * loc_z + 0.5 * network - 2.5
             elif signal == "past-advisories":
                 risk = 3.0 * (past >= 2) - 1.5
+            elif signal == "pool":
+                risk = 0.0 if advised else -6.0
             else:
                 risk = -0.5
             label = int(rng.random() < 1 / (1 + math.exp(-risk)))
             rec: dict[str, object] = {"name": f"proj-{seed}-{p}", "version": f"1.{r}.0",
                                       "label": label, "label_source": "synthetic",
-                                      "date": uploaded.isoformat(timespec="seconds")}
+                                      "date": uploaded.isoformat(timespec="seconds"),
+                                      "project_advisories": "2010-01-01T00:00:00+00:00" if advised else ""}
             for column in FEATURE_COLUMNS:
                 rec[column] = int(rng.poisson(2))
             rec["history.past_advisories"] = past
@@ -53,6 +59,8 @@ def synthetic_records(projects: int = 60, seed: int = 0, shift: float = 0.0,
             rec["history.newer_existed"] = int(rng.random() < 0.1)
             rec["bandit.loc"] = int(10 ** (3.5 + 0.6 * loc_z))
             rec["heuristics.cap_network"] = network
+            if signal == "pool":
+                rec["history.releases_prev_year"] = int(rng.poisson(9 if advised else 1))
             rec["bandit.high_high"] = int(rng.poisson(2) + shift * label)
             rec["advisories.count"] = label * 3  # leakage bait: the model must not read it
             if rng.random() < 0.08:  # bandit did not run: its features are unknown

@@ -67,12 +67,14 @@ def test_time_project_scores_never_train_on_a_tested_project() -> None:
 def tables(tmp_path_factory):
     root = tmp_path_factory.mktemp("ts")
     return {signal: load_table(write_features(root / f"{signal}.csv", projects=70, seed=5, signal=signal))
-            for signal in ("code", "past-advisories")}
+            for signal in ("code", "past-advisories", "pool")}
 
 
 def test_a_model_that_learns_what_no_baseline_knows_is_skilled(tables) -> None:
     reports, notes = assess(tables["code"], "logistic", {})
-    assert list(reports) == ["time+project", "time"] and not notes
+    assert list(reports) == ["time+project", "time", "advisory-projects"] and not notes
+    pool = reports["advisory-projects"]
+    assert pool.test_rows < reports["time"].test_rows and pool.margin is not None and pool.margin >= SKILL_MARGIN
     main = reports["time+project"]
     assert set(main.baselines) == {"release-age", "newer-existed", "popularity", "past-advisories", "dffml-rule"}
     assert main.model.roc_auc is not None and main.model.roc_auc > 0.75
@@ -91,6 +93,15 @@ def test_a_model_no_better_than_a_baseline_is_not_skilled(tables) -> None:
     assert not model.skill.skilled
     assert model.skill.reason.startswith("no score: the model does not beat its best baseline by 0.05")
     assert model.manifest["metrics"]["skill"] == {"skilled": False, "reason": model.skill.reason}
+
+
+def test_telling_advisory_projects_apart_is_not_skill(tables) -> None:
+    model = train(tables["pool"], "logistic")
+    splits = model.manifest["metrics"]["time_split"]
+    assert splits["time+project"]["margin"] >= SKILL_MARGIN  # the shortcut works across projects
+    assert splits["advisory-projects"]["margin"] < SKILL_MARGIN  # and is worth nothing within them
+    assert not model.skill.skilled
+    assert "but not among projects with advisories" in model.skill.reason
 
 
 def test_skill_of_an_old_or_malformed_manifest() -> None:
@@ -112,7 +123,7 @@ def test_history_only_data_says_the_dffml_rule_is_not_available(tmp_path: Path) 
             writer.write({k: v for k, v in record.items() if not k.startswith("bandit.")})  # type: ignore[misc]
     reports, notes = assess(load_table(path, HISTORY_COLUMNS), "logistic", {})
     assert "dffml-rule" not in reports["time"].baselines
-    assert notes == ["baseline dffml-rule not available: bandit.high_high unknown on every test row"]
+    assert notes[0] == "baseline dffml-rule not available: bandit.high_high unknown on every test row"
 
 
 def test_priority_sentence_is_plain_language() -> None:

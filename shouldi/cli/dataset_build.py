@@ -45,7 +45,7 @@ __all__ = ["LabelledSpec", "build", "history_checks", "read_labels", "with_histo
 
 LABEL_COLUMNS = ("label", "label_source", "date", "advisory_ids")
 LabelledSpec = tuple[str, dict[str, str | int]]  # (spec, label columns)
-ADVISORY_TIMES = "project_advisories"  # input of history features, not written to the output
+ADVISORY_TIMES = "project_advisories"  # input of history features; written as label data
 
 
 def read_labels(path: Path) -> list[LabelledSpec]:
@@ -162,7 +162,9 @@ def _progress(total: int, done: int) -> Iterator[Callable[[str], None]]:
 
 
 def _output_columns(columns: dict[str, str | int]) -> dict[str, str | int]:
-    return {k: v for k, v in columns.items() if k != ADVISORY_TIMES}
+    """The label columns as written: ``project_advisories`` too (label data the model never
+    reads: the assessment uses it to tell projects with advisories from the others)."""
+    return dict(columns)
 
 
 def _history_record(spec: str, check: CheckResult, index_url: str,

@@ -34,6 +34,8 @@ __all__ = ["LABEL", "RULE_COLUMN", "FeatureTable", "file_sha256", "load_table", 
 LABEL = "label"
 RULE_COLUMN = "bandit.high_high"  # DFFML's old rule: more than 5 high/high bandit findings
 _TEXT = {"true": 1.0, "false": 0.0, "": math.nan}
+ADVISORY_TIMES = "project_advisories"
+_ABSENT = object()
 
 Matrix = npt.NDArray[np.float64]
 
@@ -52,6 +54,9 @@ class FeatureTable:
     path: Path
     uploaded: Matrix | None = None  # first upload, POSIX seconds (NaN: unknown)
     extra: Mapping[str, Matrix] = field(default_factory=dict)  # baseline columns by name
+    #: per row: the project has at least one advisory in the label data (``project_advisories``
+    #: not empty); None when the file does not say
+    advised: npt.NDArray[np.bool_] | None = None
 
     @property
     def n(self) -> int:
@@ -127,6 +132,7 @@ def load_table(path: Path, features: Sequence[str] = MODEL_FEATURES, *,
     uploaded: list[float] = []
     extra_columns = sorted({c for c, _ in BASELINES.values() if c != "date"})
     extra: dict[str, list[float]] = {c: [] for c in extra_columns}
+    advised: list[bool | None] = []
     seen: set[str] = set()
     try:
         for i, record in enumerate(open_source(path).read(), start=1):
@@ -140,6 +146,8 @@ def load_table(path: Path, features: Sequence[str] = MODEL_FEATURES, *,
             rows.append([_number(record.get(f), where, f) for f in features])
             rule.append(_number(record.get(RULE_COLUMN), where, RULE_COLUMN))
             uploaded.append(_when(record.get("date"), where))
+            times = record.get(ADVISORY_TIMES, _ABSENT)
+            advised.append(None if times is _ABSENT else bool(str(times or "").strip()))
             for column in extra_columns:
                 extra[column].append(_number(record.get(column), where, column))
             groups.append(canonicalize_name(name))
@@ -155,4 +163,5 @@ def load_table(path: Path, features: Sequence[str] = MODEL_FEATURES, *,
     return FeatureTable(tuple(features), x, np.array(labels, dtype=np.int64) if require_label else None,
                         tuple(groups), tuple(releases), np.array(rule, dtype=np.float64),
                         file_sha256(path), path, np.array(uploaded, dtype=np.float64),
-                        {c: np.array(v, dtype=np.float64) for c, v in extra.items()})
+                        {c: np.array(v, dtype=np.float64) for c, v in extra.items()},
+                        None if None in advised else np.array(advised, dtype=np.bool_))

@@ -24,7 +24,9 @@ def _ci(interval: object) -> str:
 
 
 def _split_text(split: dict[str, Any]) -> list[str]:
-    title = {"time+project": "new projects only", "time": "all projects"}.get(split["split"], split["split"])
+    titles = {"time+project": "new projects only", "time": "all projects",
+              "advisory-projects": "new projects, only those with advisories", "holdout": "held out"}
+    title = titles.get(split["split"], split["split"])
     lines = [f"time split at {split['cutoff']} ({title}): trained on {split['train_rows']} releases, "
              f"tested on {split['test_rows']} later uploads ({split['test_positives']} positive) "
              f"of {split['test_projects']} projects",

@@ -187,7 +187,8 @@ class RiskModel:
 def score_report(report: PackageReport, model: RiskModel | None = None) -> RiskScore | None:
     """The risk score of a scanned release, or ``None``: no model given or shipped, a model
     without measured skill (``model.skill.reason`` says why), or a release whose ``history``
-    check did not run (the model would read imputed values: a number that means nothing)."""
+    check did not run or did not know the project's advisories (the model would read imputed
+    values: a number that means nothing)."""
     from shouldi.record import report_to_record
 
     model = model or default_model()
@@ -197,6 +198,8 @@ def score_report(report: PackageReport, model: RiskModel | None = None) -> RiskS
         history = report.checks.get("history")
         if history is None or history.status.value != "ok":
             return None
+        if "history.past_advisories" in model.features and "past_advisories" not in history.counts:
+            return None  # trained with the advisory history always known: imputing it would mislead
     return model.score_records([report_to_record(report, "")])[0]
 
 
