@@ -55,6 +55,12 @@ def _check(table: FeatureTable) -> None:
     counts = np.bincount(table.y, minlength=2)
     if counts.min() < 2:
         raise TrainingDataError(f"{table.path}: both labels are needed (0: {counts[0]}, 1: {counts[1]})")
+    empty = [f for j, f in enumerate(table.features) if np.isnan(table.x[:, j]).all()]
+    if empty:
+        raise TrainingDataError(
+            f"{table.path}: {len(empty)} feature(s) unknown on every row (e.g. {empty[0]!r}): a "
+            "model must not claim to read what it never saw; choose another feature set "
+            "(--features history) or build the file with scans")
 
 
 def train(table: FeatureTable, estimator: str = "logistic", params: Mapping[str, Any] | None = None,
