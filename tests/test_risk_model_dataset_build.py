@@ -87,6 +87,10 @@ def test_build_on_real_pypi(tmp_path: Path) -> None:
     assert (row["name"], row["version"], row["label"]) == ("six", "1.16.0", 0)
     assert row["bandit.status"] == "ok" and row["bandit.loc"] > 500
     assert row["artifact_filename"] == "six-1.16.0.tar.gz"
+    # as of its upload (2021-05-05): six had 30-odd releases, the last one (1.15.0) in 2020
+    assert row["history.status"] == "ok" and 25 <= row["history.prior_releases"] <= 40
+    assert 300 <= row["history.days_since_previous"] <= 500 and row["history.newer_existed"] == 0
+    assert row["history.past_advisories"] is None  # the labels file gave no advisory history
 
 
 def test_history_only_build_scans_nothing_and_keeps_none_apart_from_unknown(local_index, tmp_path: Path) -> None:
