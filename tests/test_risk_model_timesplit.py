@@ -141,3 +141,6 @@ def test_priority_sentence_is_plain_language() -> None:
     assert "(+" not in text and "coef" not in text  # never raw contributions
     assert phrase("heuristics.cap_network", 3) == "the code uses the network (3 places)"
     assert phrase("history.past_advisories", None) == "past advisories unknown"
+    assert [phrase("history.popularity", r) for r in (7, 1200, 5000, 5001)] == [
+        "one of the 100 most downloaded projects", "one of the 5,000 most downloaded projects",
+        "one of the 5,000 most downloaded projects", "not among the 5,000 most downloaded projects"]

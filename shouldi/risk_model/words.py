@@ -42,7 +42,8 @@ def _plural(v: float, one: str, many: str) -> str:
 def _popularity(v: float) -> str:
     if v > 5000:
         return "not among the 5,000 most downloaded projects"
-    return f"one of the {_n(max(100, 10 ** math.ceil(math.log10(v))))} most downloaded projects"
+    bound = next(b for b in (100, 1000, 5000) if v <= b)
+    return f"one of the {_n(bound)} most downloaded projects"
 
 
 _BUMPS = {3: "a major version bump", 2: "a minor version bump", 1: "a patch release",
