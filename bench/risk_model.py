@@ -1,10 +1,11 @@
 """Risk-model quality on the committed dataset: the time split beside the baselines, per estimator.
 
-For each estimator, both splits of :func:`shouldi.risk_model.assess.assess` (train on releases
+For each estimator, every report of :func:`shouldi.risk_model.assess.assess` (train on releases
 whose 12-month window closed before the cutoff, test on later uploads; ``time+project`` keeps
-every tested project out of training), and the same on the *advisory projects only* (projects
-with at least one advisory in the label data): there "has this project ever had an advisory"
-cannot be what the model learnt, since every project has. Quality numbers only, no timing.
+every tested project out of training; ``advisory-projects`` repeats it among projects with at
+least one advisory in the label data, where "has this project ever had an advisory" cannot be
+what the model learnt), on all rows and on the advisory projects' rows alone (which also
+changes the training rows of the ``time`` split). Quality numbers only, no timing.
 
     .venv/bin/python bench/risk_model.py --json
     .venv/bin/python bench/risk_model.py --features-set all --features /tmp/scan_features.csv --json
@@ -38,7 +39,8 @@ def _subset(table: Any, keep: set[str]) -> Any:
         table, x=table.x[rows], y=table.y[rows], groups=tuple(g for g, k in zip(table.groups, rows, strict=True) if k),
         releases=tuple(r for r, k in zip(table.releases, rows, strict=True) if k),
         rule_counts=table.rule_counts[rows], uploaded=table.uploaded[rows],
-        extra={c: v[rows] for c, v in table.extra.items()})
+        extra={c: v[rows] for c, v in table.extra.items()},
+        advised=None if table.advised is None else table.advised[rows])
 
 
 def _summary(reports: dict[str, Any], notes: list[str]) -> dict[str, Any]:
