@@ -235,3 +235,19 @@ def test_shipped_model_was_trained_on_the_committed_dataset() -> None:
         report = PackageReport("six", "1.16.0", Verdict.PASS, (), {})
         assert predict_module.score_report(report, shipped) is None
     assert predict_module.default_model() is not None
+
+
+def test_shipped_skill_is_known_without_scikit_learn() -> None:
+    """The flow can skip scoring an unskilled shipped model without importing scikit-learn."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom shouldi.risk_model.skill import shipped_skill\n"
+            "s = shipped_skill()\nprint(s.skilled, 'sklearn' in sys.modules, 'numpy' in sys.modules)\n"
+            "print(s.reason)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    flags, reason = done.stdout.splitlines()
+    path = predict_module.shipped_model_path()
+    assert path is not None
+    shipped = load_model(path).skill
+    assert flags == f"{shipped.skilled} False False" and reason == shipped.reason

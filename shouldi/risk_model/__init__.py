@@ -48,6 +48,7 @@ if TYPE_CHECKING:
         default_model,
         score_report,
     )
+    from shouldi.risk_model.skill import shipped_skill
     from shouldi.risk_model.train import train
 
 # Names load on first use: `shouldi.risk_model.score_cache` alone does not import scikit-learn.
@@ -60,11 +61,11 @@ _LAZY = {
     "ModelArchiveError": "shouldi.risk_model.errors",
     "ModelError": "shouldi.risk_model.errors",
     "RiskModel": "shouldi.risk_model.predict",
-    "Skill": "shouldi.risk_model.assess",
+    "Skill": "shouldi.risk_model.skill",
     "assess": "shouldi.risk_model.assess",
     "check_max_risk_score": "shouldi.risk_model.predict",
     "history_check": "shouldi.risk_model.features",
-    "skill": "shouldi.risk_model.assess",
+    "skill": "shouldi.risk_model.skill",
     "TRUSTED_TYPES": "shouldi.risk_model.archive",
     "TrainingDataError": "shouldi.risk_model.errors",
     "UnsafeModelError": "shouldi.risk_model.errors",
@@ -80,6 +81,7 @@ _LAZY = {
     "records_matrix": "shouldi.risk_model.data",
     "save_model": "shouldi.risk_model.archive",
     "score_report": "shouldi.risk_model.predict",
+    "shipped_skill": "shouldi.risk_model.skill",
     "train": "shouldi.risk_model.train",
 }
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY)
@@ -113,6 +115,7 @@ __all__ = [
     "records_matrix",
     "save_model",
     "score_report",
+    "shipped_skill",
     "skill",
     "train",
 ]

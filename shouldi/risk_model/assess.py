@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -31,6 +30,7 @@ import numpy as np
 
 from shouldi.risk_model.data import FeatureTable
 from shouldi.risk_model.errors import TrainingDataError
+from shouldi.risk_model.skill import POOL, PRIMARY, SKILL_MARGIN, Skill, skill
 from shouldi.risk_model.timesplit import (
     BASELINES,
     Array,
@@ -46,16 +46,7 @@ __all__ = ["DEFAULT_CUTOFF", "SKILL_MARGIN", "Skill", "assess", "baseline_values
            "skill"]
 
 DEFAULT_CUTOFF = "2022-01-01"
-SKILL_MARGIN = 0.05
-PRIMARY = "time+project"
-POOL = "advisory-projects"
 FOLDS = 5
-
-
-@dataclass(frozen=True)
-class Skill:
-    skilled: bool
-    reason: str  # one line: why a score is (not) shown
 
 
 def cutoff_seconds(text: str) -> float:
@@ -150,41 +141,3 @@ def holdout_report(model: Any, table: FeatureTable) -> SplitReport:
     columns = {n: baseline_values(table, n) for n in BASELINES}
     baselines = {n: fit_baseline(v, y, v) for n, v in columns.items() if not np.isnan(v).all()}
     return summarise("holdout", "-", y, table.groups, rows, rows, model.probabilities(table.x), baselines)
-
-
-def _margin(split: object) -> tuple[float, str] | None:
-    """(model ROC AUC minus the best baseline's, how to say it) of one stored split report."""
-    if not isinstance(split, dict):
-        return None
-    model_auc = split.get("model", {}).get("roc_auc")
-    best = split.get("best_baseline")
-    best_auc = split.get("baselines", {}).get(best, {}).get("roc_auc") if best else None
-    if not isinstance(model_auc, (int, float)) or not isinstance(best_auc, (int, float)):
-        return None
-    margin = float(model_auc) - float(best_auc)
-    return margin, f"ROC AUC {model_auc:.3f} vs {best} {best_auc:.3f}, {margin:+.3f}"
-
-
-def skill(manifest: Mapping[str, Any]) -> Skill:
-    """Whether the manifest's measured skill allows showing (and gating on) a score."""
-    metrics = manifest.get("metrics")
-    splits = metrics.get("time_split") if isinstance(metrics, dict) else None
-    if not isinstance(splits, dict) or not isinstance(splits.get(PRIMARY), dict):
-        return Skill(False, "no score: this model has no time-split evaluation (an older model format)")
-    main = _margin(splits[PRIMARY])
-    if main is None:
-        return Skill(False, "no score: the time-split evaluation has no ROC AUC to compare")
-    cutoff = splits[PRIMARY].get("cutoff")
-    where = f"time split after {cutoff}, new projects: {main[1]}"
-    if main[0] < SKILL_MARGIN:
-        return Skill(False, f"no score: the model does not beat its best baseline by {SKILL_MARGIN} "
-                            f"ROC AUC ({where})")
-    if POOL in splits:
-        pool = _margin(splits[POOL])
-        if pool is None or pool[0] < SKILL_MARGIN:
-            said = pool[1] if pool else "not measurable"
-            return Skill(False, f"no score: it beats its best baseline on new projects ({main[1]}) "
-                                f"but not among projects with advisories ({said}): it tells "
-                                "projects apart, not which release will get an advisory")
-        where += f"; among projects with advisories: {pool[1]}"
-    return Skill(True, f"skilled: {where} (bar +{SKILL_MARGIN})")

@@ -64,7 +64,7 @@ def manifest_text(manifest: Mapping[str, Any]) -> str:
     metrics = manifest.get("metrics", {})
     params = ", ".join(f"{k}={v!r}" for k, v in (estimator.get("params") or {}).items()) or "defaults"
     calibration = estimator.get("calibration", {})
-    from shouldi.risk_model.assess import skill
+    from shouldi.risk_model.skill import skill
 
     judged = skill(manifest)
     lines = [

@@ -32,11 +32,11 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.pipeline import Pipeline
 
-from shouldi.risk_model.assess import skill
 from shouldi.risk_model.data import Matrix, records_matrix
 from shouldi.risk_model.drift import drifted, ranges_from_json
 from shouldi.risk_model.pipeline import single_threaded
 from shouldi.risk_model.score_cache import shipped_model_path
+from shouldi.risk_model.skill import skill
 from shouldi.risk_model.words import priority_line
 from shouldi.verdict import PackageReport, RiskScore
 
