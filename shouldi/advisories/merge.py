@@ -8,6 +8,11 @@ primary id chosen PYSEC > GHSA > CVE > others.
 ``answered`` is the key rule at the level of a check: true only when at least one source
 answered (status OK) for this exact release. Advisories from sources that could not vouch
 are still merged in: a match is a match.
+
+``status`` is what the known-vulnerabilities check says: ERROR when any source is broken (a
+configured store that cannot be opened, garbage from a service) even if another one answered,
+because a broken source is said and repaired, never outvoted; else OK when some source
+vouched; else SKIPPED (nobody could look). Both non-OK statuses make the verdict ``error``.
 """
 
 from __future__ import annotations
@@ -36,6 +41,18 @@ class MergedAdvisories:
     @property
     def answered_by(self) -> tuple[str, ...]:
         return tuple(a.source for a in self.answers if a.status is Status.OK)
+
+    @property
+    def broken(self) -> tuple[AdvisoryAnswer, ...]:
+        """The answers of sources that are broken (status ERROR)."""
+        return tuple(a for a in self.answers if a.status is Status.ERROR)
+
+    @property
+    def status(self) -> Status:
+        """ERROR if any source is broken, else OK if one vouched, else SKIPPED."""
+        if self.broken:
+            return Status.ERROR
+        return Status.OK if self.answered else Status.SKIPPED
 
 
 def merge_answers(answers: Sequence[AdvisoryAnswer]) -> MergedAdvisories:
@@ -88,6 +105,8 @@ def _combine(group: list[Advisory]) -> Advisory:
     primary = primary_id(all_ids)
     ordered = sorted(group, key=lambda a: a.id != primary)  # the primary's own text first
     severities = [a.severity for a in group if a.severity is not None]
+    published = [a.published for a in group if a.published is not None]
+    modified = [a.modified for a in group if a.modified is not None]
     return Advisory(
         id=VulnId(primary),
         aliases=all_ids - {primary},
@@ -97,6 +116,8 @@ def _combine(group: list[Advisory]) -> Advisory:
         sources=frozenset().union(*(a.sources for a in group)),
         url=next((a.url for a in ordered if a.url), None),
         severity=max(severities, key=lambda s: s.rank) if severities else None,
+        published=min(published, default=None),
+        modified=max(modified, default=None),
     )
 
 

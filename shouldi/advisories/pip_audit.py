@@ -118,7 +118,7 @@ class PipAuditSource:
         data_time = utcnow() if live else self.data_time
         verdict = vouch("pip-audit's service", data_time, release_time, live=live)
         return AdvisoryAnswer(
-            SOURCE, verdict.status, advisories, verdict.reason, data_time, verdict.warnings
+            SOURCE, verdict.status, advisories, verdict.reason, data_time
         )
 
 

@@ -87,7 +87,7 @@ class SafetyCliSource:
         data_time = utcnow() if live else utcnow() - FREE_DB_LAG
         verdict = vouch("safety (free database)", data_time, release_time, live=live)
         return AdvisoryAnswer(
-            SOURCE, verdict.status, advisories, verdict.reason, data_time, verdict.warnings
+            SOURCE, verdict.status, advisories, verdict.reason, data_time
         )
 
 

@@ -125,7 +125,7 @@ class SafetyDbSource:
             advisories=found,
             reason=verdict.reason,
             data_time=db.data_time,
-            warnings=verdict.warnings + notes,
+            warnings=notes,
         )
 
 
