@@ -42,6 +42,7 @@ AGE = days_since(datetime(2024, 3, 1, tzinfo=timezone.utc))
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "data"
     monkeypatch.setenv("SHOULDI_DATA_DIR", str(folder))
+    monkeypatch.delenv("SHOULDI_ADVISORY_DB", raising=False)
     return folder
 
 
@@ -63,7 +64,7 @@ def test_status_of_an_empty_store(data_dir: Path) -> None:
     assert result.exit_code == 0
     assert result.stdout == (
         f"store:       {data_dir / 'advisories.sqlite'}\n"
-        "advisories:  none (run `shouldi db import PATH` or `shouldi db update`)\n"
+        "advisories:  none (run `shouldi db update`, or `shouldi db import FILE` offline)\n"
     )
     assert not (data_dir / "advisories.sqlite").exists()
 
@@ -126,7 +127,7 @@ def test_corrupt_archive_keeps_previous_data(
     corrupt = tmp_path / "db.tar.gz"
     corrupt.write_bytes(b"\x1f\x8b\x08\x00garbage that is not gzip")
     result = invoke("import", str(corrupt))
-    assert result.exit_code == 3
+    assert result.exit_code == 2  # bad input, with the file's name
     assert result.stderr.startswith(f"error: {corrupt}: corrupt or unreadable archive (")
     assert result.stderr.count("\n") == 1  # one line, no traceback
     assert invoke("status").stdout == before
