@@ -300,8 +300,8 @@ def test_missing_configured_store_is_an_error(store: AdvisoryStore) -> None:
     answer = lookup(LocalOsvSource(store), "demo", "1.0", None)
     assert answer.status is Status.ERROR
     assert answer.reason == (
-        f"no advisory store at {store.path}: create it with"
-        f" `shouldi db --store {store.path} update`"
+        f"advisory store does not exist: create it with `shouldi db --store {store.path} update`,"
+        f" or `shouldi db --store {store.path} import FILE` offline"
     )
     assert not store.path.exists()
 
@@ -311,7 +311,7 @@ def test_store_without_advisories_is_an_error(tmp_path: Path) -> None:
     path.write_bytes(b"")  # SQLite reads an empty file as an empty database
     answer = lookup(LocalOsvSource(AdvisoryStore(path)), "demo", "1.0", None)
     assert answer.status is Status.ERROR
-    assert (answer.reason or "").startswith(f"advisory store {path} holds no advisories: load them")
+    assert (answer.reason or "").startswith("advisory store holds no advisories: load them with")
 
 
 def test_corrupt_database_is_an_error_answer(tmp_path: Path) -> None:
@@ -321,7 +321,7 @@ def test_corrupt_database_is_an_error_answer(tmp_path: Path) -> None:
     answer = lookup(LocalOsvSource(store), "demo", "1.0", None)
     assert answer.status is Status.ERROR
     assert answer.reason == (
-        f"advisory store {path} is not a SQLite database: rebuild it with"
+        "advisory store is not a SQLite database: rebuild it with"
         f" `shouldi db --store {path} import FILE --replace`, or remove it"
     )
     with pytest.raises(StoreError, match="is not a SQLite database"):

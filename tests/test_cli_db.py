@@ -5,6 +5,9 @@ from __future__ import annotations
 import io
 import json
 import socket
+import tarfile
+import time
+import tracemalloc
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -176,4 +179,119 @@ def test_update_http_error(data_dir: Path, httpserver: HTTPServer) -> None:
     assert (result.exit_code, result.stderr.splitlines()[-1]) == (
         3,
         f"error: cannot download {url}: HTTP 503",
+    )
+
+
+# --- hostile imports: bad input is exit 2, one line naming the file, quickly ---------------
+
+LAUGHS = b"\n".join(
+    [b'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    + [
+        f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]".encode()
+        for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+    ]
+    + [b"id: PYSEC-LOL", b'modified: "2024-01-01T00:00:00Z"', b""]
+)
+
+
+def hostile(tmp_path: Path, kind: str) -> tuple[Path, str]:
+    """A hostile input for ``db import`` and the message it must get (after the file name)."""
+    if kind == "billion-laughs":
+        path = tmp_path / "lol.yaml"
+        path.write_bytes(LAUGHS)
+        return path, "lol.yaml: uses YAML aliases (line 2): refused, an alias can expand without bound"
+    if kind == "nested-json":
+        path = tmp_path / "deep.json"
+        path.write_bytes(b"[" * 200_000 + b"]" * 200_000)
+        return path, "deep.json: nested more than 32 levels deep"
+    if kind == "nested-yaml":
+        path = tmp_path / "deep.yaml"
+        path.write_bytes(b"id: X\nmodified: '2024-01-01'\nx: " + b"[" * 500 + b"]" * 500)
+        return path, "deep.yaml: nested more than 32 levels deep"
+    if kind == "not-osv-yaml":
+        path = tmp_path / "config.yaml"
+        path.write_text("server:\n  port: 8080\n")
+        return path, "config.yaml: not an OSV advisory (no id or modified)"
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tf:
+        for i in range(50):
+            data = json.dumps(osv(f"PYSEC-{i}", "demo")).encode() + b" " * 20_000
+            info = tarfile.TarInfo(f"vulns/PYSEC-{i}.json")
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    raw = bytearray(buffer.getvalue())
+    path = tmp_path / "db.tar.gz"
+    if kind == "truncated-tar":
+        path.write_bytes(bytes(raw[: len(raw) // 2]))
+        return path, "corrupt or unreadable archive (Compressed file ended before the end-of-stream marker was reached)"
+    raw[-8] ^= 0x55  # gzip CRC-32 of the data
+    path.write_bytes(bytes(raw))
+    return path, "corrupt or unreadable archive (CRC check failed"
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["billion-laughs", "nested-json", "nested-yaml", "not-osv-yaml", "truncated-tar", "bad-crc"],
+)
+def test_hostile_imports_are_bad_input(
+    data_dir: Path, advisories: Path, tmp_path: Path, kind: str
+) -> None:
+    assert invoke("import", str(advisories)).exit_code == 0
+    before = invoke("status").stdout
+    path, message = hostile(tmp_path, kind)
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        result = invoke("import", str(path))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert time.perf_counter() - started < 10
+    assert peak < 64 << 20
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: {path}")
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1  # one line, no traceback
+    assert invoke("status").stdout == before
+
+
+def test_broken_store_status_says_how_to_repair(data_dir: Path, advisories: Path) -> None:
+    store = data_dir / "advisories.sqlite"
+    data_dir.mkdir()
+    store.write_bytes(b"garbage" * 100)
+    result = invoke("status")
+    assert result.exit_code == 3
+    assert result.stderr == (
+        f"error: advisory store {store} is not a SQLite database: rebuild it with"
+        " `shouldi db import FILE --replace`, or remove it\n"
+    )
+    fixed = invoke("import", str(advisories), "--replace")
+    assert fixed.exit_code == 0, fixed.output
+    assert fixed.stderr.startswith(f"moved the unusable store aside to {store}.unusable-")
+    assert "advisories:  2 (0 withdrawn) for 2 packages" in invoke("status").stdout
+
+
+def test_the_environment_names_the_store_for_db_too(
+    data_dir: Path, advisories: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chosen = tmp_path / "chosen.sqlite"
+    monkeypatch.setenv("SHOULDI_ADVISORY_DB", str(chosen))
+    assert invoke("import", str(advisories)).exit_code == 0
+    assert chosen.is_file() and not (data_dir / "advisories.sqlite").exists()
+    assert f"store:       {chosen}" in invoke("status").stdout
+
+
+@pytest.mark.parametrize("url", ["notaurl", "ftp://mirror/all.zip", "https://"])
+def test_update_refuses_a_bad_url(data_dir: Path, url: str) -> None:
+    result = CliRunner().invoke(db, ["update", "--url", url])
+    assert result.exit_code == 2
+    assert "Invalid value for '--url': not an http(s) URL" in result.stderr
+
+
+def test_update_with_garbage_from_the_server_is_exit_3(data_dir: Path, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/all.zip").respond_with_data(b"PK\x03\x04 not really a zip")
+    result = invoke("update", "--url", httpserver.url_for("/all.zip"))
+    assert result.exit_code == 3
+    assert result.stderr.splitlines()[-1].startswith(
+        f"error: the download is unusable: {httpserver.url_for('/all.zip')}: corrupt or unreadable zip"
     )

@@ -10,6 +10,10 @@ What each state of the store answers:
   format, locked): ERROR with the store's one-line repair (:class:`StoreError`);
 - otherwise the key rule (:func:`~shouldi.advisories.interface.vouch`): OK for releases older
   than the store's newest advisory, else SKIPPED with its matches still reported.
+
+``fix`` is the command that loads or refreshes the data (``shouldi db update``, with
+``--store`` for a store ``shouldi db`` would not pick by itself), for the messages of
+:mod:`shouldi.advisories.messages`; none where newer data would not help.
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ class LocalOsvSource:
                 SOURCE, Status.SKIPPED, reason="no local advisory store", fix=LOAD_FIX
             )
         if not store.exists():
-            reason = f"no advisory store at {store.shown()}: create it with `{store.command('update')}`"
+            reason = f"{store.subject()} does not exist: create it with {_fill(store)}"
             return AdvisoryAnswer(SOURCE, Status.ERROR, reason=reason, fix=_fill(store))
         try:
             found = store.lookup(canonicalize_name(name), version)
@@ -61,7 +65,7 @@ class LocalOsvSource:
         except Exception as e:  # a source never raises: a crash is an ERROR answer
             return AdvisoryAnswer(SOURCE, Status.ERROR, reason=f"local OSV lookup failed: {e!r}")
         if found is None:
-            reason = f"advisory store {store.shown()} holds no advisories: load them with {_fill(store)}"
+            reason = f"{store.subject()} holds no advisories: load them with {_fill(store)}"
             return AdvisoryAnswer(SOURCE, Status.ERROR, reason=reason, fix=_fill(store))
         verdict = vouch("local OSV store", found.data_time, release_time)
         return AdvisoryAnswer(
@@ -71,13 +75,14 @@ class LocalOsvSource:
             reason=verdict.reason,
             data_time=found.data_time,
             warnings=found.notes,
-            fix=f"`{store.command('update')}`" if _too_old(verdict.status, release_time) else None,
+            fix=f"`{store.command('update')}`" if _refreshing_helps(verdict.status, release_time) else None,
         )
 
 
-def _too_old(status: Status, release_time: datetime | None) -> bool:
-    """Newer data would let the store vouch (not so when the upload time is unknown)."""
-    return status is not Status.OK and release_time is not None
+def _refreshing_helps(status: Status, release_time: datetime | None) -> bool:
+    """Newer data would let the store vouch, or vouch with fresher data (not so when the
+    release's upload time is unknown: no data can vouch for it)."""
+    return status is Status.OK or release_time is not None
 
 
 def _fill(store: AdvisoryStore) -> str:

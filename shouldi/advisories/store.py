@@ -73,8 +73,7 @@ ADVISORY_DB_ENV = "SHOULDI_ADVISORY_DB"
 
 _SCHEMA_VERSION = 1
 _MAGIC = b"SQLite format 3\x00"
-_READ_TIMEOUT = 10.0  # seconds to wait for a lock (only a committing import holds one)
-_WRITE_TIMEOUT = 30.0
+_BUSY_TIMEOUT = 10.0  # seconds to wait for a lock (a committing import; another import)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS advisories (
@@ -138,10 +137,17 @@ class AdvisoryStore:
     absence is an error for a lookup, not "not set up yet".
     """
 
-    def __init__(self, path: Path | None = None, limits: Limits | None = None) -> None:
+    def __init__(
+        self,
+        path: Path | None = None,
+        limits: Limits | None = None,
+        *,
+        busy_timeout: float = _BUSY_TIMEOUT,
+    ) -> None:
         self.configured = path is not None
         self.path = path or default_store_path()
         self.limits = limits or Limits()
+        self.busy_timeout = busy_timeout  # seconds to wait for another connection's lock
 
     # --- writing -------------------------------------------------------------------------
 
@@ -276,6 +282,11 @@ class AdvisoryStore:
             return f"shouldi db {rest}"
         return f"shouldi db --store {shlex.quote(str(self.path))} {rest}"
 
+    def subject(self) -> str:
+        """"advisory store PATH", without the path when :meth:`command` names it anyway (a
+        message that names the file twice does not fit in a line)."""
+        return "advisory store" if "--store" in self.command("") else f"advisory store {self.shown()}"
+
     def repair_hint(self) -> str:
         return f"rebuild it with `{self.command('import FILE --replace')}`, or remove it"
 
@@ -301,7 +312,7 @@ class AdvisoryStore:
                 raise StoreError(f"cannot read advisory store {self.shown()}: {e.strerror}") from e
             if head != _MAGIC:
                 raise StoreError(
-                    f"advisory store {self.shown()} is not a SQLite database: {self.repair_hint()}",
+                    f"{self.subject()} is not a SQLite database: {self.repair_hint()}",
                     repairable=True,
                 )
         return True
@@ -334,7 +345,7 @@ class AdvisoryStore:
             conn = sqlite3.connect(
                 uri,
                 uri=True,
-                timeout=_WRITE_TIMEOUT if create else _READ_TIMEOUT,
+                timeout=self.busy_timeout,
                 isolation_level=None,
             )
             yield conn
@@ -365,7 +376,7 @@ class AdvisoryStore:
         newer = str(row[0]).isdigit() and int(row[0]) > _SCHEMA_VERSION
         what = "was written by a newer shouldi" if newer else "has an unknown format"
         raise StoreError(
-            f"advisory store {self.shown()} {what} (format {str(row[0])[:20]}):"
+            f"{self.subject()} {what} (format {str(row[0])[:20]}):"
             f" {'upgrade shouldi, or ' if newer else ''}{self.repair_hint()}",
             repairable=True,
         )
@@ -385,14 +396,14 @@ class AdvisoryStore:
             or "not a database" in text
         ):
             return StoreError(
-                f"advisory store {where} is corrupt ({text}): {self.repair_hint()}",
+                f"{self.subject()} is corrupt: {self.repair_hint()}",
                 repairable=True,
             )
         if name.startswith("SQLITE_READONLY") or "readonly" in text:
             if writing:
                 return StoreError(f"cannot write advisory store {where}: it is read-only")
             return StoreError(
-                f"advisory store {where} has an interrupted import that needs write access"
+                f"{self.subject()} has an interrupted import that needs write access"
                 f" to recover: run `{self.command('status')}` as its owner"
             )
         action = "write" if writing else "read"
