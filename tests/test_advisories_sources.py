@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -218,7 +219,7 @@ def test_safety_db_not_installed_or_unreadable(
     missing = run(SafetyDbSource(), "demo", "1.0", None)
     assert (missing.status, missing.reason) == (
         Status.SKIPPED,
-        "safety-db is not installed (pip install 'shouldi[safety-db]')",
+        "safety-db is not installed (optional, CC BY-NC-SA: `pip install safety-db`)",
     )
     broken = tmp_path / "insecure_full.json"
     broken.write_text("{truncated")
@@ -388,3 +389,56 @@ def test_real_safety_never_reports_insecure_package_clean() -> None:
         assert any(a.id == "PYUP-25853" for a in answer.advisories)
     else:
         assert answer.reason
+
+
+def test_a_hanging_probe_is_cut_off(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A resolver that hangs (offline with a broken DNS) must not hold the check."""
+    monkeypatch.setattr(safety_module, "PROBE_BUDGET", 0.3)
+    monkeypatch.setattr(safety_module, "_reachable", lambda probe: time.sleep(3))
+    exe = fake_safety(tmp_path, FOUND)
+    source = SafetyCliSource(str(exe), probe=("platform.invalid", 443))
+    started = time.perf_counter()
+    answer = run(source, "insecure-package", "0.1.0", datetime(2017, 1, 1, tzinfo=UTC))
+    again = run(source, "demo", "1.0", datetime(2017, 1, 1, tzinfo=UTC))
+    assert time.perf_counter() - started < 1.5  # once, then remembered
+    reason = "safety CLI needs network access to platform.invalid, which did not answer in 0.3s"
+    assert (answer.status, answer.reason) == (Status.SKIPPED, reason)
+    assert (again.status, again.reason) == (Status.SKIPPED, reason)
+    assert not (tmp_path / "calls.log").exists()  # the CLI itself never ran
+
+
+@needs_safety_db
+def test_insecure_package_with_every_source(
+    local_index: Any, fake_osv: Any, with_client: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """insecure-package 0.1.0 is known to safety-db only (a PyUp id, no OSV record): with the
+    extra installed it is found; every other source says what it knows, correctly."""
+    from shouldi.advisories.merge import merge_answers
+    from shouldi.advisories.osv_api import OsvApiSource
+    from shouldi.advisories.pypi_json import json_root_for
+    from shouldi.index.jsonapi import fetch_metadata
+
+    monkeypatch.setenv("SHOULDI_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("SHOULDI_ADVISORY_DB", raising=False)
+    local_index.add_raw_file("insecure-package", "0.1.0", "insecure-package-0.1.0.tar.gz", b"x")
+
+    async def main(client: Any) -> list[AdvisoryAnswer]:
+        meta = await fetch_metadata(client, local_index.url, "insecure-package", "0.1.0")
+        assert meta.release_time is not None and meta.release_time.year == 2024
+        sources = [
+            PypiJsonSource(client, json_root_for(local_index.url), metadata=meta),
+            OsvApiSource(client=client, url=fake_osv.url),
+            LocalOsvSource(),
+            SafetyDbSource(),
+        ]
+        return list(await asyncio.gather(*(s.lookup("insecure-package", "0.1.0", meta.release_time) for s in sources)))
+
+    pypi, osv_api, local, safety_db = with_client(main)
+    assert (pypi.status, pypi.advisories) == (Status.OK, ())  # the index's JSON lists nothing
+    assert (osv_api.status, osv_api.advisories) == (Status.OK, ())  # OSV has no record of it
+    assert (local.status, local.reason) == (Status.SKIPPED, "no local advisory store")
+    assert safety_db.status is Status.SKIPPED  # 2021 data cannot vouch for a 2024 upload...
+    assert [a.id for a in safety_db.advisories] == ["PYUP-25853"]  # ...but its match counts
+    merged = merge_answers([pypi, osv_api, local, safety_db])
+    assert [a.id for a in merged.advisories] == ["PYUP-25853"]
+    assert merged.status is Status.OK and merged.answered_by == ("pypi-json", "osv-api")

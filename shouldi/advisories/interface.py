@@ -27,8 +27,8 @@ __all__ = ["AdvisorySource", "Verdict", "as_utc", "utcnow", "vouch"]
 
 @runtime_checkable
 class AdvisorySource(Protocol):
-    """A place that knows vulnerabilities: "pypi-json", "local-osv", "safety", "safety-db",
-    "pip-audit"."""
+    """A place that knows vulnerabilities: "pypi-json", "osv-api", "local-osv", "safety",
+    "safety-db", "pip-audit"."""
 
     name: str
 
