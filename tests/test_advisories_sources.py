@@ -369,7 +369,9 @@ def test_safety_falls_back_to_safety_db(
     )
     answer = run(source, "demo-pkg", "0.5", datetime(2020, 1, 1, tzinfo=UTC))
     assert (answer.source, answer.status) == ("safety-db", Status.OK)
-    assert answer.warnings[0].startswith("safety CLI needs network access")
+    assert (answer.reason or "").startswith("safety CLI needs network access")
+    assert (answer.reason or "").endswith("; safety-db answered")
+    assert answer.warnings == ("safety-db spec '<r5238' for demo-pkg does not parse",)
     both = SafetySource(
         SafetyCliSource(probe=("127.0.0.1", closed_port)), SafetyDbSource(small_safety_db)
     )

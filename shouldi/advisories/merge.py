@@ -13,6 +13,8 @@ are still merged in: a match is a match.
 configured store that cannot be opened, garbage from a service) even if another one answered,
 because a broken source is said and repaired, never outvoted; else OK when some source
 vouched; else SKIPPED (nobody could look). Both non-OK statuses make the verdict ``error``.
+:meth:`MergedAdvisories.check` is that check as a :class:`CheckResult`, its reason the one
+line of :func:`~shouldi.advisories.messages.problem_line` (or who answered).
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from dataclasses import dataclass
 
 from packaging.version import InvalidVersion, Version
 
-from shouldi.results import Advisory, AdvisoryAnswer, Status, VulnId
+from shouldi.advisories.messages import problem_line
+from shouldi.results import Advisory, AdvisoryAnswer, CheckResult, Status, VulnId
 
 __all__ = ["MergedAdvisories", "merge_advisories", "merge_answers", "primary_id"]
 
@@ -53,6 +56,19 @@ class MergedAdvisories:
         if self.broken:
             return Status.ERROR
         return Status.OK if self.answered else Status.SKIPPED
+
+    def check(self, name: str, version: str) -> CheckResult:
+        """The known-vulnerabilities check for ``name==version``: :attr:`status`; as reason
+        the one-line problem, or "answered by ..."; counts per source and status; as warnings
+        the notes of the sources that vouched (ranges they could not evaluate)."""
+        counts = {f"source_{a.source.replace('-', '_')}_{a.status.value}": 1 for a in self.answers}
+        counts["advisories"] = len(self.advisories)
+        line = problem_line(name, version, self.answers)
+        reason = line if line is not None else "answered by " + ", ".join(self.answered_by)
+        warnings = tuple(
+            f"{a.source}: {w}" for a in self.answers if a.status is Status.OK for w in a.warnings
+        )
+        return CheckResult("advisories", self.status, (), reason, counts, warnings=warnings)
 
 
 def merge_answers(answers: Sequence[AdvisoryAnswer]) -> MergedAdvisories:

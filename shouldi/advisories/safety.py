@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import shutil
 import socket
 import subprocess
@@ -98,9 +99,7 @@ class SafetyCliSource:
             return _skip(f"safety did not check {name}=={version}")
         data_time = utcnow() if live else utcnow() - FREE_DB_LAG
         verdict = vouch("safety (free database)", data_time, release_time, live=live)
-        return AdvisoryAnswer(
-            SOURCE, verdict.status, advisories, verdict.reason, data_time
-        )
+        return AdvisoryAnswer(SOURCE, verdict.status, advisories, verdict.reason, data_time)
 
 
 class SafetySource:
@@ -124,10 +123,9 @@ class SafetySource:
         second = await self.db.lookup(name, version, release_time)
         note = first.reason or "safety CLI did not answer"
         if second.status is Status.OK or second.advisories:
-            return AdvisoryAnswer(
-                second.source, second.status, second.advisories, second.reason,
-                second.data_time, (note, *second.warnings),
-            )  # fmt: skip
+            # Why the CLI did not answer is detail (-v), not a warning on every package.
+            why = f"{note}; safety-db: {second.reason}" if second.reason else f"{note}; safety-db answered"
+            return dataclasses.replace(second, reason=why)
         return AdvisoryAnswer(SOURCE, Status.SKIPPED, reason=f"{note}; safety-db: {second.reason}")
 
 
