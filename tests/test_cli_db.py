@@ -169,6 +169,7 @@ def test_update_unreachable_is_one_line_and_exit_3(data_dir: Path, advisories: P
     error = result.stderr.splitlines()[-1]
     assert error.startswith(f"error: cannot download {url}: ")
     assert "Connection refused" in error
+    assert error.endswith("(offline: `shouldi db import FILE`)")
     assert "advisories:  2 (0 withdrawn) for 2 packages" in invoke("status").stdout
 
 
@@ -295,3 +296,27 @@ def test_update_with_garbage_from_the_server_is_exit_3(data_dir: Path, httpserve
     assert result.stderr.splitlines()[-1].startswith(
         f"error: the download is unusable: {httpserver.url_for('/all.zip')}: corrupt or unreadable zip"
     )
+
+
+def test_update_from_an_osv_export_of_the_shared_database(
+    data_dir: Path, httpserver: HTTPServer
+) -> None:
+    """OSV's PyPI export is a zip of <ID>.json files: the shared PyPA database, served as one."""
+    shared = Path(__file__).resolve().parents[1].parent / "shared/data/pypa-advisory-database.tar.gz"
+    if not shared.is_file():
+        pytest.skip("shared advisory archive absent")
+    from shouldi.advisories.documents import load_documents
+
+    buffer = io.BytesIO()
+    with tarfile.open(shared) as source, zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
+        for member in source:
+            handle = source.extractfile(member) if member.isreg() else None
+            if handle is not None and member.name.endswith(".yaml"):
+                for doc in load_documents(member.name, handle.read()):
+                    out.writestr(f"{doc['id']}.json", json.dumps(doc))
+    httpserver.expect_request("/PyPI/all.zip").respond_with_data(buffer.getvalue())
+    result = invoke("update", "--url", httpserver.url_for("/PyPI/all.zip"))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("imported 1459 advisories for 529 packages")
+    age = days_since(datetime(2024, 10, 10, 17, 22, tzinfo=timezone.utc))
+    assert f"data time:   2024-10-10 17:22 UTC ({age} days old)" in invoke("status").stdout

@@ -52,7 +52,11 @@ def update_store(
             except httpx.HTTPStatusError as e:
                 code = e.response.status_code
                 raise DownloadError(f"cannot download {url}: HTTP {code}") from e
-            except (httpx.HTTPError, httpx.InvalidURL) as e:
+            except (httpx.TransportError, httpx.InvalidURL) as e:
+                raise DownloadError(
+                    f"cannot download {url}: {_one_line(e)} (offline: `shouldi db import FILE`)"
+                ) from e
+            except httpx.HTTPError as e:
                 raise DownloadError(f"cannot download {url}: {_one_line(e)}") from e
             scratch.seek(0)
             try:
