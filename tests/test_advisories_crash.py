@@ -216,3 +216,39 @@ def test_not_a_regular_file_is_an_error_at_once(tmp_path: Path, kind: str) -> No
     assert time.perf_counter() - started < 2
     assert answer.status is Status.ERROR
     assert answer.reason == f"advisory store {path} is not a regular file: give --advisory-db a file"
+
+
+def test_a_failed_first_import_leaves_nothing_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHOULDI_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("SHOULDI_ADVISORY_DB", raising=False)
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"hello": "world"}')
+    default = AdvisoryStore()
+    with pytest.raises(Exception, match="not an OSV advisory"):
+        default.import_path(bad)
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == []
+    assert lookup(default).status is Status.SKIPPED  # still "not set up", not "broken"
+
+
+def test_a_failed_rebuild_leaves_the_unusable_file_as_it_was(tmp_path: Path) -> None:
+    garbage = tmp_path / "given.sqlite"
+    garbage.write_bytes(b"the user's bytes")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{oops")
+    with pytest.raises(Exception, match="not valid JSON"):
+        AdvisoryStore(garbage).import_path(bad, replace=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.json", "given.sqlite"]
+    assert garbage.read_bytes() == b"the user's bytes"
+
+
+def test_a_new_store_gets_the_mode_sqlite_would_give_it(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.json").write_text(json.dumps(osv("PYSEC-1", "demo")))
+    old = os.umask(0o022)
+    try:
+        AdvisoryStore(tmp_path / "s.sqlite").import_path(tmp_path / "in")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "s.sqlite").stat().st_mode & 0o777 == 0o644

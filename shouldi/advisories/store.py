@@ -2,7 +2,9 @@
 
 **One import is one transaction.** Documents are streamed from the input, parsed and upserted;
 any failure (a corrupt archive, a document that is not OSV, no advisory at all, Ctrl-C) rolls
-everything back, so the previous data stays intact. Re-importing is idempotent: an advisory
+everything back, so the previous data stays intact. A store that does not exist yet (or is
+being rebuilt) is built in a new file beside it and renamed into place after the commit, so a
+failed first import leaves nothing behind (an empty store would read as a broken one). Re-importing is idempotent: an advisory
 replaces the stored one with the same id unless the stored one is newer ("modified") or
 identical, so ``ImportStats.updated`` is 0 on a second import of the same data.
 
@@ -34,8 +36,10 @@ about. Lookups never create the file.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import secrets
 import shlex
 import sqlite3
 import stat
@@ -160,17 +164,19 @@ class AdvisoryStore:
     ) -> ImportStats:
         """Import ``(name, content)`` files in one transaction; ``replace`` drops old data
         and rebuilds a store that is unusable but repairable (see the module docstring)."""
-        moved = None
         try:
-            self._check_writable()
+            exists = self._check_writable()
         except StoreError as e:
             if not (replace and e.repairable):
                 raise
-            moved = self._move_aside()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise StoreError(f"cannot create {self.path.parent}: {e.strerror}") from e
+            return self._build_fresh(files, source, unusable=True)
+        if not exists:
+            return self._build_fresh(files, source, unusable=False)
+        return self._import_in_place(files, source, replace=replace)
+
+    def _import_in_place(
+        self, files: Iterable[tuple[str, bytes]], source: str, *, replace: bool
+    ) -> ImportStats:
         stats = _Counter()
         with self._connect(create=True) as conn:
             _set_journal(conn, "wal")
@@ -205,7 +211,34 @@ class AdvisoryStore:
                     conn.execute("ROLLBACK")
                 raise
             _set_journal(conn, "delete")
-        return stats.result(source, moved)
+        return stats.result(source, None)
+
+    def _build_fresh(
+        self, files: Iterable[tuple[str, bytes]], source: str, *, unusable: bool
+    ) -> ImportStats:
+        """A new store is built beside the path and renamed into place only once its import
+        committed: a failed first import leaves no empty store behind (that would read as a
+        broken one), and a failed rebuild leaves the unusable file where it was."""
+        name = self.path.with_name(f".{self.path.name}.new-{secrets.token_hex(6)}")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # An empty file (SQLite takes it for an empty database), with the mode SQLite
+            # itself would give the store (0666 less the umask), unlike mkstemp's 0600.
+            os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except OSError as e:
+            raise StoreError(f"cannot create a store in {self.path.parent}: {e.strerror}") from e
+        fresh = AdvisoryStore(Path(name), self.limits, busy_timeout=self.busy_timeout)
+        try:
+            stats = fresh._import_in_place(files, source, replace=False)
+            if fresh._sidecars():
+                raise StoreError(f"cannot finish the new store {fresh.shown()}: it is still in use")
+            moved = self._move_aside() if unusable else None
+            fresh.path.replace(self.path)
+        except BaseException:
+            for path in (fresh.path, *fresh._sidecars()):
+                path.unlink(missing_ok=True)
+            raise
+        return dataclasses.replace(stats, moved_aside=moved)
 
     # --- reading -------------------------------------------------------------------------
 
@@ -317,11 +350,18 @@ class AdvisoryStore:
                 )
         return True
 
-    def _check_writable(self) -> None:
-        """Raise :class:`StoreError` when an existing file is not a store we may write."""
+    def _check_writable(self) -> bool:
+        """Whether a store with our schema is there (False: nothing, or an empty database);
+        raises :class:`StoreError` when the file there is not a store we may write."""
         with self._reading() as conn:
-            if conn is not None:
-                self._schema_version(conn)
+            return conn is not None and self._schema_version(conn)
+
+    def _sidecars(self) -> list[Path]:
+        return [
+            Path(f"{self.path}{suffix}")
+            for suffix in ("-journal", "-wal", "-shm")
+            if os.path.lexists(f"{self.path}{suffix}")
+        ]
 
     @contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection | None]:
@@ -414,10 +454,8 @@ class AdvisoryStore:
             f"{self.path.name}.unusable-{utcnow().strftime('%Y%m%dT%H%M%S%fZ')}"
         )
         try:
-            for suffix in ("", "-journal", "-wal", "-shm"):
-                source = Path(f"{self.path}{suffix}")
-                if os.path.lexists(source):
-                    source.replace(Path(f"{target}{suffix}"))
+            for source in (self.path, *self._sidecars()):
+                source.replace(Path(f"{target}{source.name[len(self.path.name) :]}"))
         except OSError as e:
             raise StoreError(f"cannot move {self.shown()} aside: {e.strerror}") from e
         return target
