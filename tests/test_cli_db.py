@@ -253,6 +253,7 @@ def test_hostile_imports_are_bad_input(
     assert result.stderr.startswith(f"error: {path}")
     assert message in result.stderr
     assert result.stderr.count("\n") == 1  # one line, no traceback
+    assert f"{path.name}: {path.name}" not in result.stderr  # the file is named once
     assert invoke("status").stdout == before
 
 

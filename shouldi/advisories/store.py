@@ -474,7 +474,7 @@ class _Counter:
             record = parse_record(doc)
             text = json.dumps(doc, sort_keys=True)
         except (ValueError, TypeError, KeyError, AttributeError) as e:
-            raise AdvisoryImportError(f"{source}: {name}: {e}") from e
+            raise AdvisoryImportError(f"{_where(source, name)}: {e}") from e
         self.advisories += 1
         self.withdrawn += record.withdrawn
         self.packages.update(a.package for a in record.affected)
@@ -538,7 +538,12 @@ def _documents(source: str, name: str, data: bytes) -> list[dict[str, object]]:
     try:
         return load_documents(name, data)
     except ValueError as e:
-        raise AdvisoryImportError(f"{source}: {name}: {e}") from e
+        raise AdvisoryImportError(f"{_where(source, name)}: {e}") from e
+
+
+def _where(source: str, name: str) -> str:
+    """``ARCHIVE: MEMBER``, or the file alone when it was imported by itself."""
+    return source if Path(source).name == name else f"{source}: {name}"
 
 
 def _stamp(when: datetime | None) -> str | None:
