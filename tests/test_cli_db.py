@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import socket
 import tarfile
 import time
@@ -321,3 +322,24 @@ def test_update_from_an_osv_export_of_the_shared_database(
     assert result.stdout.startswith("imported 1459 advisories for 529 packages")
     age = days_since(datetime(2024, 10, 10, 17, 22, tzinfo=timezone.utc))
     assert f"data time:   2024-10-10 17:22 UTC ({age} days old)" in invoke("status").stdout
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1", "0", "1e999"])
+def test_update_refuses_a_bad_timeout(data_dir: Path, value: str) -> None:
+    result = CliRunner().invoke(db, ["update", "--timeout", value, "--url", "http://127.0.0.1:9/a.zip"])
+    assert result.exit_code == 2
+    assert "Invalid value for '--timeout'" in result.stderr
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_import_of_a_special_file_is_bad_input_at_once(data_dir: Path, tmp_path: Path, kind: str) -> None:
+    path = Path("/dev/zero") if kind == "device" else tmp_path / "advisories.json"
+    if kind == "fifo":
+        os.mkfifo(path)  # reading it would block forever
+    started = time.perf_counter()
+    result = invoke("import", str(path))
+    assert time.perf_counter() - started < 5
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"error: {path}: not a regular file, directory or archive\n",
+    )

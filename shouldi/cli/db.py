@@ -14,6 +14,7 @@ broken store, a failed download).
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -55,6 +56,12 @@ def _service_url(ctx: click.Context, param: click.Parameter, value: str | None) 
         return check_service_url(value)
     except ValueError as e:
         raise click.BadParameter(str(e)) from None
+
+
+def _seconds(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if not math.isfinite(value) or not 0.1 <= value <= 3600:
+        raise click.BadParameter(f"{value} is not a number of seconds from 0.1 to 3600")
+    return value
 
 
 @click.group()
@@ -101,7 +108,8 @@ def import_(ctx: click.Context, path: Path, replace: bool) -> None:
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0.1, max=3600),
+    type=float,
+    callback=_seconds,
     default=30.0,
     show_default=True,
     help="Seconds per connect/read.",
