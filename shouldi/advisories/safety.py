@@ -94,7 +94,7 @@ class SafetyCliSource:
         try:
             advisories, live = parse_report(report)
         except (KeyError, TypeError, ValueError) as e:
-            return AdvisoryAnswer(SOURCE, Status.ERROR, reason=f"unexpected safety output: {e}")
+            return AdvisoryAnswer(SOURCE, Status.ERROR, reason=f"unexpected safety output ({e}): `--no-safety-cli` skips it")
         if not report.get("report_meta", {}).get("packages_found", 1):
             return _skip(f"safety did not check {name}=={version}")
         data_time = utcnow() if live else utcnow() - FREE_DB_LAG

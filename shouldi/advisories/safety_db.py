@@ -118,7 +118,7 @@ class SafetyDbSource:
             db = _load_cached(path, path.stat().st_mtime_ns, dated)
             found, notes = db.matches(name, version)
         except (OSError, ValueError, importlib.metadata.PackageNotFoundError) as e:
-            return AdvisoryAnswer(SOURCE, Status.ERROR, reason=f"cannot read {path}: {e}")
+            return AdvisoryAnswer(SOURCE, Status.ERROR, reason=f"cannot read {path} ({e}): reinstall safety-db")
         verdict = vouch(SOURCE, db.data_time, release_time)
         return AdvisoryAnswer(
             SOURCE,
