@@ -64,14 +64,15 @@ def big_zip(path: Path, count: int) -> Path:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for i in range(count):
-            archive.writestr(f"vulns/NEW-{i}.json", json.dumps(osv(f"NEW-{i}", "demo")))
+            doc = {**osv(f"NEW-{i}", "demo"), "details": "d" * 1500}  # pages fill up faster
+            archive.writestr(f"vulns/NEW-{i}.json", json.dumps(doc))
     path.write_bytes(buffer.getvalue())
     return path
 
 
 def test_sigkilled_import_leaves_a_store_that_answers(store: AdvisoryStore, tmp_path: Path) -> None:
     before = store.status()
-    source = big_zip(tmp_path / "big.zip", 40_000)
+    source = big_zip(tmp_path / "big.zip", 15_000)
     wal = Path(f"{store.path}-wal")
     proc = subprocess.Popen(  # the real CLI, as a user runs it
         [sys.executable, "-c", "from shouldi.cli.main import main; main()",
