@@ -122,3 +122,24 @@ def with_client() -> Callable[..., Any]:
         return asyncio.run(main())
 
     return run
+
+
+# --- fake online advisory services (tests/fake_osv.py) -----------------------------------------
+
+
+@pytest.fixture
+def fake_osv() -> Iterator[Any]:
+    """A fake OSV API (``FakeOsv``) on 127.0.0.1; ``.url`` is its base URL."""
+    from fake_osv import FakeOsv, running_server
+
+    with running_server() as server:
+        yield FakeOsv(server)
+
+
+@pytest.fixture
+def fake_pypi_json() -> Iterator[Any]:
+    """A fake PyPI per-version JSON API (``FakePypiJson``); ``.root`` is its JSON root."""
+    from fake_osv import FakePypiJson, running_server
+
+    with running_server() as server:
+        yield FakePypiJson(server)
