@@ -227,10 +227,14 @@ async def _run(reqs: list[Request], settings: Settings, trace: bool,
             d.ScanLimits: d.ScanLimits(settings.scan_timeout, settings.max_download),
             d.AdvisoryConfig: d.AdvisoryConfig(settings.advisory_db, settings.pip_audit,
                                                settings.pip_audit_osv_url, settings.safety_cli,
-                                               min(settings.scan_timeout, 120.0)),
+                                               min(settings.scan_timeout, 120.0), settings.osv),
             d.RiskConfig: d.RiskConfig(settings.risk),
             d.TreeForPlugins: reads_tree(flow),
         }
+        if settings.osv:
+            from shouldi.advisories.osv_api import OsvBatcher
+
+            shared[OsvBatcher] = OsvBatcher(client, settings.osv_url)
         if settings.now is not None:
             shared[d.Now] = settings.now
         if recorded:

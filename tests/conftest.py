@@ -143,3 +143,18 @@ def fake_pypi_json() -> Iterator[Any]:
 
     with running_server() as server:
         yield FakePypiJson(server)
+
+
+@pytest.fixture(autouse=True)
+def _own_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets its own empty data dir: the default advisory store is never the
+    developer's, and is absent unless the test fills it."""
+    monkeypatch.setenv("SHOULDI_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+    monkeypatch.delenv("SHOULDI_ADVISORY_DB", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_osv_dev(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's OSV API is a closed local port unless a test gives its fake: no test reaches
+    api.osv.dev (the source then answers SKIPPED, as offline)."""
+    monkeypatch.setenv("SHOULDI_OSV_URL", "http://127.0.0.1:9/")
