@@ -54,19 +54,19 @@ _KINDS = (
 def read_bytes_input(path: Path, *, limit: int, what: str, shown: str | None = None) -> bytes:
     """The bytes of the regular file ``path``, at most ``limit`` of them, or :class:`InputError`.
 
-    ``what`` says what the file is for messages ("requirements file"); ``shown`` is how to
-    name it (default ``str(path)``).
+    ``what`` says what the file is, for messages ("requirements file"); ``shown`` is how to
+    name it (default ``str(path)``). Messages start ``cannot read <shown>: ``.
     """
-    name = f"{what} {shown if shown is not None else path}"
+    name = shown if shown is not None else str(path)
     try:
         fd = os.open(path, _OPEN_FLAGS)
     except OSError as e:
         if e.errno == errno.ENXIO:  # a socket (or a FIFO on some systems): say which
             with contextlib.suppress(OSError):
-                _check_regular(Path(path).stat().st_mode, name)
+                _check_regular(Path(path).stat().st_mode, name, what)
         raise InputError(f"cannot read {name}: {_why(e)}") from e
     try:
-        _check_regular(os.fstat(fd).st_mode, name)
+        _check_regular(os.fstat(fd).st_mode, name, what)
         os.set_blocking(fd, True)
         chunks: list[bytes] = []
         size = 0
@@ -74,7 +74,9 @@ def read_bytes_input(path: Path, *, limit: int, what: str, shown: str | None = N
             chunks.append(chunk)
             size += len(chunk)
             if size > limit:
-                raise InputError(f"cannot read {name}: larger than {_size(limit)}")
+                raise InputError(
+                    f"cannot read {name}: larger than {_size(limit)}, the limit for a {what}"
+                )
         return b"".join(chunks)
     except OSError as e:
         raise InputError(f"cannot read {name}: {_why(e)}") from e
@@ -85,7 +87,7 @@ def read_bytes_input(path: Path, *, limit: int, what: str, shown: str | None = N
 def read_text_input(path: Path, *, limit: int, what: str, shown: str | None = None) -> str:
     """The text of the regular file ``path`` (see :func:`read_bytes_input` and :func:`decode_text`)."""
     data = read_bytes_input(path, limit=limit, what=what, shown=shown)
-    return decode_text(data, f"{what} {shown if shown is not None else path}")
+    return decode_text(data, shown if shown is not None else str(path))
 
 
 def decode_text(data: bytes, name: str) -> str:
@@ -121,10 +123,10 @@ def same_file(a: Path, b: Path) -> bool:
     return os.path.realpath(a) == os.path.realpath(b)  # never raises, even on a symlink loop
 
 
-def _check_regular(mode: int, name: str) -> None:
+def _check_regular(mode: int, name: str, what: str) -> None:
     if not stat.S_ISREG(mode):
-        kind = next((k for test, k in _KINDS if test(mode)), "not a regular file")
-        raise InputError(f"cannot read {name}: it is {kind}, not a regular file")
+        kind = next((k for test, k in _KINDS if test(mode)), "something else")
+        raise InputError(f"cannot read {name}: it is {kind}; a {what} must be a regular file")
 
 
 def _why(e: OSError) -> str:

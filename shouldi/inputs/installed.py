@@ -95,7 +95,7 @@ class _BoundedDistribution(metadata.PathDistribution):
         path = self._dir / filename
         if not os.path.lexists(path):
             return None  # what importlib answers for a file that is not there
-        return read_text_input(path, limit=MAX_METADATA_BYTES, what="installed metadata")
+        return read_text_input(path, limit=MAX_METADATA_BYTES, what="metadata file")
 
 
 def _bounded(found: Iterable[metadata.Distribution]) -> Iterable[metadata.Distribution]:

@@ -23,7 +23,13 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shouldi.sources._files import FileRecordWriter, TempFile, locked_writer, write_atomically
+from shouldi.sources._files import (
+    FileRecordWriter,
+    TempFile,
+    locked_writer,
+    open_regular,
+    write_atomically,
+)
 from shouldi.sources.errors import SourceError
 from shouldi.sources.interface import (
     KEY_COLUMNS,
@@ -100,7 +106,7 @@ class CsvSource:
     def raw_rows(self) -> Generator[tuple[str, list[str]], None, None]:
         """Raw rows with ``file:line``; the header comes first."""
         try:
-            with self.path.open(encoding="utf-8", newline="") as f:
+            with open_regular(self.path, newline="") as f:
                 for row in (reader := csv.reader(f, strict=True)):
                     yield f"{self.path}:{reader.line_num}", row
         except OSError as e:
@@ -161,6 +167,18 @@ class _CsvWriter(FileRecordWriter):
         self.header: list[str] = []
         self.known: set[str] = set()
         self.out: Writer | None = None
+
+    def check_ours(self) -> None:
+        header = self.source.header()
+        missing = [c for c in KEY_COLUMNS if c not in header]
+        if missing:
+            raise SourceError(
+                f"{self.target}: not a shouldi records file (its header lacks "
+                f"{', '.join(missing)}); refusing to rewrite it"
+            )
+
+    def read_keys(self, path: Path) -> set[RecordKey]:
+        return CsvSource(path).keys()  # keys are text: the sidecar's types do not matter
 
     def start(self, first: Record | None) -> TempFile:
         existing = self.source.header()
