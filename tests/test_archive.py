@@ -383,6 +383,31 @@ def test_destination_must_exist_and_be_empty(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["pkg-1.0.tar.gz"]
 
 
+def test_a_fifo_or_directory_named_like_an_archive_is_refused_without_blocking(tmp_path):
+    import threading
+
+    os.mkfifo(tmp_path / "pkg-1.0.tar.gz")
+    (tmp_path / "dir.zip").mkdir()
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    errors: list[BaseException] = []
+
+    def attempt() -> None:
+        for name in ("pkg-1.0.tar.gz", "dir.zip"):
+            try:
+                extract_archive(tmp_path / name, dest)
+            except BaseException as e:  # kept for the assertion
+                errors.append(e)
+
+    thread = threading.Thread(target=attempt, daemon=True)
+    thread.start()
+    thread.join(5)
+    assert len(errors) == 2, "blocked opening a FIFO"
+    for err in errors:
+        assert isinstance(err, ArchiveError) and not isinstance(err, ArchiveRefused)
+        assert "not a regular file" in str(err) or "Is a directory" in str(err)
+
+
 def test_unreadable_archive_is_an_archive_error(tmp_path):
     with pytest.raises(ArchiveError, match="cannot read archive") as info:
         detect_format(tmp_path / "missing.tar.gz")

@@ -211,13 +211,21 @@ def test_a_long_tmpdir_does_not_break_the_process_pool(tmp_path):
     assert not Path(seen["private"]).exists()  # removed at exit
 
 
+CONSOLE_SCRIPT = Path(sys.executable).with_name("shouldi")
+
+
 @pytest.mark.slow
-def test_shouldi_scan_under_a_long_tmpdir_is_not_an_error(local_index, tmp_path):
+@pytest.mark.parametrize("launch", [
+    [sys.executable, "-m", "shouldi"],
+    pytest.param([str(CONSOLE_SCRIPT)], marks=pytest.mark.skipif(
+        not CONSOLE_SCRIPT.exists(), reason="shouldi is not installed in this environment")),
+], ids=["python-m", "console-script"])  # spawned workers import the main module of each
+def test_shouldi_scan_under_a_long_tmpdir_is_not_an_error(local_index, tmp_path, launch):
     long_tmp = tmp_path / ("t" * 60) / ("m" * 60)
     long_tmp.mkdir(parents=True)
     local_index.add_sdist({"zq_tiny/__init__.py": "X = 1\n"}, "zq-tiny", "1.0")
     env = {**os.environ, "TMPDIR": str(long_tmp), "PYTHONPATH": str(ROOT)}
-    argv = [sys.executable, "-m", "shouldi", "scan", "zq-tiny==1.0", "--index-url", local_index.url,
+    argv = [*launch, "scan", "zq-tiny==1.0", "--index-url", local_index.url,
             "--no-cache", "--advisory-db", str(tmp_path / "adv.sqlite"), "--no-pip-audit",
             "--no-safety-cli", "--timeout", "5"]
     done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)

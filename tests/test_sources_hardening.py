@@ -219,3 +219,24 @@ def test_sqlite_write_if_new_keeps_what_another_writer_committed(tmp_path):
     with open_source(path).writer() as c:
         assert not c.write_if_new({"name": "x", "version": "1"})
     assert json.dumps([r["by"] for r in open_source(path).read()]) == '["a"]'
+
+
+def test_hostile_dataset_contents_are_one_line_errors(tmp_path, monkeypatch):
+    import shouldi.sources.jsonl as jsonl
+
+    deep = tmp_path / "deep.jsonl"
+    deep.write_text('{"name": "a", "version": "1"}\n' + "[" * 100_000 + "]" * 100_000 + "\n")
+    with pytest.raises(SourceError, match=r"deep.jsonl:2: invalid JSON: nested too deeply$"):
+        list(open_source(deep).read())
+    monkeypatch.setattr(jsonl, "_LINE_LIMIT", 100)
+    long = tmp_path / "long.jsonl"
+    long.write_text('{"name": "a", "version": "1", "x": "' + "y" * 200 + '"}\n')
+    with pytest.raises(SourceError, match=r"long.jsonl:1: line longer than 64 MiB$"):
+        list(open_source(long).read())
+    csv_path = tmp_path / "data.csv"
+    with open_source(csv_path).writer() as writer:
+        writer.write({"name": "a", "version": "1", "n": 1})
+    csv_path.with_name("data.csv.types.json").unlink()
+    os.mkfifo(csv_path.with_name("data.csv.types.json"))
+    with pytest.raises(SourceError, match=r"types.json: it is a named pipe \(FIFO\)"):
+        list(open_source(csv_path).read())

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import lzma
 import os
+import stat
 import zlib
 from pathlib import Path
 
@@ -131,11 +132,20 @@ def _check_dest(dest: Path) -> str:
 
 
 def _read_head(path: Path) -> bytes:
+    """The first block, from a regular file only (a FIFO would block every later open)."""
     try:
-        with path.open("rb") as f:
-            return f.read(_BLOCK)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError as e:
         raise ArchiveError(f"cannot read archive {str(path)!r}: {e.strerror or e}") from e
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ArchiveError(f"cannot read archive {str(path)!r}: not a regular file")
+        os.set_blocking(fd, True)
+        return os.read(fd, _BLOCK)
+    except OSError as e:
+        raise ArchiveError(f"cannot read archive {str(path)!r}: {e.strerror or e}") from e
+    finally:
+        os.close(fd)
 
 
 def _decompressed_head(path: Path, fmt: str) -> bytes:

@@ -50,7 +50,10 @@ if TYPE_CHECKING:
 
 __all__ = ["CsvSource"]
 
-csv.field_size_limit(1 << 30)  # scanner output (summaries, messages) can exceed the 128 KiB default
+#: Scanner output (summaries, messages) can exceed csv's 128 KiB default; a bigger cell is
+#: not a record's (and would be read whole into memory).
+csv.field_size_limit(64 << 20)
+_SIDECAR_LIMIT = 16 << 20
 _BOOLS = {"true": True, "false": False}
 #: Text a spreadsheet would evaluate, after any quotes added before it (so escaping is lossless).
 _FORMULA = re.compile(r"'*[=+\-@\t\r]")
@@ -95,10 +98,16 @@ class CsvSource:
 
     def stored_types(self) -> dict[str, ColumnType]:
         try:
-            data: Any = json.loads(self.sidecar.read_text(encoding="utf-8"))
+            with open_regular(self.sidecar) as f:
+                text = f.read(_SIDECAR_LIMIT + 1)
+            if len(text) > _SIDECAR_LIMIT:
+                raise SourceError(f"cannot read {self.sidecar}: larger than 16 MiB")
+            data: Any = json.loads(text)
             stored = dict(data["columns"])
         except FileNotFoundError:
             stored = {}
+        except RecursionError as e:
+            raise SourceError(f"cannot read {self.sidecar}: JSON nested too deeply") from e
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise SourceError(f"cannot read {self.sidecar}: {e}") from e
         return {**stored, **self._types}

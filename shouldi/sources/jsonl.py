@@ -31,6 +31,7 @@ from shouldi.sources.interface import (
 __all__ = ["JsonlSource"]
 
 _FIRST_LINE_LIMIT = 16 << 20  # a record is a few KiB; a longer first line is not one
+_LINE_LIMIT = 64 << 20  # longer is no record, and would be read whole into memory
 
 
 class JsonlSource:
@@ -42,7 +43,11 @@ class JsonlSource:
     def read(self) -> Iterator[dict[str, Scalar]]:
         try:
             with open_regular(self.path) as f:
-                for number, line in enumerate(f, start=1):
+                number = 0
+                while line := f.readline(_LINE_LIMIT + 1):
+                    number += 1
+                    if len(line) > _LINE_LIMIT:
+                        raise SourceError(f"{self.path}:{number}: line longer than 64 MiB")
                     if line.strip():
                         yield self._parse(line, f"{self.path}:{number}")
         except OSError as e:
@@ -56,6 +61,8 @@ class JsonlSource:
             record = json.loads(line)
         except ValueError as e:
             raise SourceError(f"{where}: invalid JSON: {e}") from e
+        except RecursionError as e:
+            raise SourceError(f"{where}: invalid JSON: nested too deeply") from e
         if not isinstance(record, dict):
             raise SourceError(f"{where}: not a JSON object")
         try:
