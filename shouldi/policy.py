@@ -8,11 +8,13 @@ typo cannot silently weaken the gate.
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from shouldi.cache.files import read_regular
 from shouldi.errors import UsageError
 from shouldi.results import Severity
 
@@ -22,6 +24,8 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 __all__ = ["Policy", "PolicyError", "load_policy"]
+
+_MAX_POLICY = 1 << 20  # a policy (or pyproject.toml) larger than 1 MiB is not one
 
 
 class PolicyError(UsageError):
@@ -35,8 +39,10 @@ class Policy:
     # Our heuristics: a finding at or above ``heuristics_fail`` fails; at or above ``_warn`` warns.
     heuristics_fail: Severity = Severity.HIGH
     heuristics_warn: Severity = Severity.MEDIUM
-    # bandit: weighted count of high-severity findings with at least medium confidence.
-    bandit_warn_high: float = 1.0
+    # bandit: a weighted count of high-severity findings (at least medium confidence) that
+    # warns or fails. Unset (the default): bandit's findings are information only — a count
+    # of risky-looking calls says little; our heuristics judge what really runs.
+    bandit_warn_high: float | None = None
     bandit_fail_high: float | None = None
     # Known vulnerabilities affecting the release fail at or above this severity (unknown
     # severity counts as high: most advisories carry none in OSV's PyPI data).
@@ -44,7 +50,8 @@ class Policy:
     # Metadata signals and typosquatting warn; set these to fail instead.
     metadata_fail: bool = False
     typosquat_fail: bool = False
-    # Advisory data older than this many days is a warning.
+    # Advisory data older than this many days is said, once per run ("advisory data is N days
+    # old"); it never makes a package warn: it is a fact about the run's sources.
     advisory_max_age_days: int = 30
     # Model risk score (0-100) at or above which the verdict fails (None: the score only informs).
     max_risk_score: float | None = None
@@ -69,10 +76,18 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
         return value
     if (value is not None and not isinstance(value, (int, float))) or isinstance(value, bool):
         raise PolicyError(f"policy {name} = {value!r}: expected a number")
+    if value is not None and not (math.isfinite(value) and value >= 0):
+        raise PolicyError(f"policy {name} = {value!r}: expected a finite number, 0 or more")
+    if name.replace("-", "_") == "max_risk_score" and value is not None and value > 100:
+        raise PolicyError(f"policy {name} = {value!r}: a risk score is 0 to 100")
+    if name.replace("-", "_") == "advisory_max_age_days" and value is not None:
+        return int(value)
     return value
 
 
-def policy_from_mapping(data: dict[str, Any], where: str) -> Policy:
+def policy_from_mapping(data: object, where: str) -> Policy:
+    if not isinstance(data, dict):
+        raise PolicyError(f"{where}: the policy must be a table of settings, not {type(data).__name__}")
     known = {f.name: f for f in dataclasses.fields(Policy)}
     base = Policy()
     changes: dict[str, Any] = {}
@@ -93,11 +108,23 @@ def load_policy(directory: Path | None = None, path: Path | None = None) -> Poli
         if path is None:
             return Policy()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = read_regular(path, _MAX_POLICY)
     except OSError as e:
         raise PolicyError(f"cannot read policy file {path}: {e.strerror or e}") from e
+    try:
+        data: object = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise PolicyError(f"{path}: not a text file (invalid UTF-8 at byte {e.start})") from e
     except tomllib.TOMLDecodeError as e:
         raise PolicyError(f"{path}: invalid TOML: {e}") from e
+    except RecursionError as e:
+        raise PolicyError(f"{path}: nested too deeply") from e
     if path.name == "pyproject.toml":
-        data = data.get("tool", {}).get("shouldi", {})
-    return policy_from_mapping(data, str(path))
+        tool = data.get("tool", {}) if isinstance(data, dict) else None
+        if not isinstance(tool, dict):
+            raise PolicyError(f"{path}: [tool] must be a table")
+        data = tool.get("shouldi", {})
+        where = f"{path}: [tool.shouldi]"
+    else:
+        where = str(path)
+    return policy_from_mapping(data, where)

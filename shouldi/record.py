@@ -59,7 +59,7 @@ _STATUS_COLUMNS = tuple(f"{c}.status" for c in
 RECORD_COLUMNS: tuple[str, ...] = (
     "name", "version", "artifact_sha256", "index_url", "requested", "artifact_filename",
     "artifact_kind", "verdict", "reasons", "advisory_ids", *_STATUS_COLUMNS, *FEATURE_COLUMNS,
-    "bandit.version", "shouldi.version", "scanned_at",
+    "risk.score", "risk.reliable", "bandit.version", "shouldi.version", "scanned_at",
 )
 
 
@@ -88,6 +88,8 @@ def report_to_record(report: PackageReport, index_url: str,
         record[column] = check.status.value if check else None
     for column, check_name, key in _FEATURES:
         record[column] = _count(checks.get(check_name), key)
+    record["risk.score"] = report.risk.score if report.risk else None
+    record["risk.reliable"] = report.risk.reliable if report.risk else None
     bandit = checks.get("bandit")
     record["bandit.version"] = bandit.tool_version if bandit else None
     record["shouldi.version"] = __version__

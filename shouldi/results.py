@@ -57,7 +57,11 @@ _SEVERITY_ORDER = [Severity.INFO, Severity.LOW, Severity.MEDIUM, Severity.HIGH, 
 
 @dataclass(frozen=True)
 class Artifact:
-    """One file of a release on an index."""
+    """One file of a release on an index.
+
+    ``core_metadata`` is True when the index serves the file's core metadata on its own at
+    ``url + ".metadata"`` (PEP 658/714), with ``core_metadata_sha256`` when it gave a hash.
+    """
 
     filename: str
     url: str
@@ -67,11 +71,18 @@ class Artifact:
     upload_time: datetime | None = None
     yanked: bool = False
     requires_python: str | None = None
+    core_metadata: bool = False
+    core_metadata_sha256: str | None = None
 
 
 @dataclass(frozen=True)
 class Release:
-    """A resolved release: the version chosen for a spec and the artifact chosen to scan."""
+    """A resolved release: the version chosen for a spec and the artifact chosen to scan.
+
+    ``artifact`` is the file pip would install for the target environment (see
+    :mod:`shouldi.index.select`), ``artifact_reason`` says why in plain words, ``files``
+    are every file of that version (for ``--all-files``), ``target`` names the environment.
+    """
 
     name: str  # PEP 503 normalised
     version: str
@@ -80,6 +91,8 @@ class Release:
     artifact_reason: str  # why this artifact was chosen
     all_versions: tuple[str, ...] = ()
     requested: str = ""  # the spec as the user wrote it
+    files: tuple[Artifact, ...] = ()
+    target: str = ""  # e.g. "CPython 3.11 on linux x86_64"
 
 
 @dataclass(frozen=True)

@@ -107,7 +107,7 @@ def test_sarif_output_file_is_valid_located_and_atomic_with_a_markdown_summary(
     assert "| :x: | zq-evil | 1.0 | `requirements.txt:3` |" in md
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temp files
     unwritable = gate("-r", req, "--format", "json", "--output", "no/such/dir/out.json")
-    assert unwritable.exit_code == 2 and "cannot write no/such/dir/out.json" in unwritable.stderr
+    assert unwritable.exit_code == 2 and "--output no/such/dir/out.json: no such directory" in unwritable.stderr
 
 
 def test_fail_on_warn_and_severity_floor(local_index, tmp_path, gate):

@@ -30,7 +30,7 @@ from shouldi.advisories.osv import (
     to_advisory,
 )
 from shouldi.advisories.reader import Limits, iter_files
-from shouldi.paths import DATA_DIR_ENV, default_store_path
+from shouldi.cache.paths import DATA_DIR_ENV, default_store_path
 from shouldi.results import Advisory
 
 __all__ = ["DATA_DIR_ENV", "AdvisoryStore", "ImportStats", "StoreStatus", "default_store_path"]

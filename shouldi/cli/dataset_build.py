@@ -2,7 +2,7 @@
 
 The labels file (any record format: .csv, .jsonl, .sqlite) lists ``name``, ``version`` and
 ``label`` (0 or 1; ``label_source`` is carried along when present). Each row becomes the spec
-``name==version`` and runs through the real flow (:func:`~shouldi.cli.runner.scan_specs`),
+``name==version`` and runs through the real flow (:func:`shouldi.api.answer`),
 downloading from the index. The output gets one scan record per release
 (:func:`~shouldi.record.report_to_record`) plus the label columns.
 
@@ -18,11 +18,15 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from shouldi.cli.options import scan_options
 from shouldi.errors import EXIT_ERROR, UsageError
+
+if TYPE_CHECKING:
+    from shouldi.settings import Settings
 
 __all__ = ["LabelledSpec", "build", "read_labels"]
 
@@ -105,13 +109,9 @@ def _batches(items: Sequence[LabelledSpec], size: int) -> Iterator[Sequence[Labe
 @click.option("--batch", type=click.IntRange(min=1), default=None,
               help="Releases committed at once (default: 4 x --jobs).")
 @scan_options
-def build(labels: Path, output: Path, batch: int | None, index_url: str, timeout: float,
-          scan_timeout: float, cache_dir: Path | None, no_cache: bool, max_age: float, advisory_db: Path | None,
-          pip_audit_osv_url: str | None, no_pip_audit: bool, no_safety_cli: bool, jobs: int,
-          policy_file: Path | None) -> None:
+def build(labels: Path, output: Path, batch: int | None, settings: Settings, quiet: bool) -> None:
     """Scan every release listed in LABELS and write features + label to --output."""
-    from shouldi.cli.runner import ScanSettings, scan_specs
-    from shouldi.policy import load_policy
+    from shouldi.api import answer
     from shouldi.record import report_to_record
     from shouldi.sources import open_source
 
@@ -122,24 +122,18 @@ def build(labels: Path, output: Path, batch: int | None, index_url: str, timeout
     todo = [(spec, cols) for spec, cols in wanted if spec not in done]
     click.echo(f"{len(wanted)} labelled releases, {len(wanted) - len(todo)} already in {output}",
                err=True)
-    settings = ScanSettings(
-        index_url=index_url, policy=load_policy(path=policy_file), timeout=timeout,
-        scan_timeout=scan_timeout, cache_dir=cache_dir, no_cache=no_cache, max_age=max_age, advisory_db=advisory_db,
-        pip_audit_osv_url=pip_audit_osv_url, pip_audit=not no_pip_audit,
-        safety_cli=not no_safety_cli, jobs=jobs,
-    )
     failed: list[str] = []
     with _progress(len(wanted), len(wanted) - len(todo)) as tick, \
             open_source(output).writer(checkpoint_seconds=None) as writer:
-        for chunk in _batches(todo, batch or 4 * jobs):
+        for chunk in _batches(todo, batch or 4 * settings.jobs):
             columns = dict(chunk)
-            outcomes = scan_specs(list(columns), settings)
+            outcomes = answer(list(columns), settings)
             for outcome in outcomes:
                 report = outcome.report
                 if report.version is None:
                     failed.append(f"{outcome.spec}: {report.reasons[0].message if report.reasons else '?'}")
                 else:
-                    record = report_to_record(report, index_url)
+                    record = report_to_record(report, settings.index_url)
                     writer.write({**record, **columns[outcome.spec]})
                 tick(outcome.spec)
             writer.checkpoint()

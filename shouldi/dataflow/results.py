@@ -60,10 +60,12 @@ class Failure:
 
 @dataclasses.dataclass(frozen=True)
 class Skip:
-    """An operation that did not run in a context, and why."""
+    """An operation that did not run in a context, and why (``cause``: the first input that was
+    never produced, if that is why)."""
 
     operation: str
     reason: str
+    cause: str | None = None
 
 
 def _key(definition: Any) -> str:

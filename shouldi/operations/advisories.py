@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from shouldi.dataflow import op
 from shouldi.operations.definitions import (
+    AdvisoryConfig,
     AdvisoryReport,
     LocalAnswer,
     PipAuditAnswer,
     PypiJsonAnswer,
     SafetyAnswer,
-    Session,
 )
 from shouldi.results import AdvisoryAnswer, CheckResult, PackageMetadata, Release, Status
 
@@ -32,36 +32,36 @@ async def pypi_json_advisories(release: Release, metadata: PackageMetadata) -> P
 
 
 @op
-async def local_advisories(release: Release, metadata: PackageMetadata, session: Session) -> LocalAnswer:
+async def local_advisories(release: Release, metadata: PackageMetadata, config: AdvisoryConfig) -> LocalAnswer:
     """The local OSV store (``shouldi db import``)."""
     from shouldi.advisories.local import LocalOsvSource
     from shouldi.advisories.store import AdvisoryStore
 
-    store = AdvisoryStore(session.advisory_db) if session.advisory_db else AdvisoryStore()
+    store = AdvisoryStore(config.advisory_db) if config.advisory_db else AdvisoryStore()
     when = metadata.release_time or release.artifact.upload_time
     return LocalAnswer(await LocalOsvSource(store).lookup(release.name, release.version, when))
 
 
 @op
-async def safety_advisories(release: Release, metadata: PackageMetadata, session: Session) -> SafetyAnswer:
+async def safety_advisories(release: Release, metadata: PackageMetadata, config: AdvisoryConfig) -> SafetyAnswer:
     """The safety CLI when it can run here, else the safety-db package's database."""
     from shouldi.advisories.safety import SafetySource
     from shouldi.advisories.safety_db import SafetyDbSource
 
     when = metadata.release_time or release.artifact.upload_time
-    source = SafetySource() if session.safety_cli else SafetyDbSource()
+    source = SafetySource() if config.safety_cli else SafetyDbSource()
     return SafetyAnswer(await source.lookup(release.name, release.version, when))
 
 
 @op
-async def pip_audit_advisories(release: Release, metadata: PackageMetadata, session: Session) -> PipAuditAnswer:
+async def pip_audit_advisories(release: Release, metadata: PackageMetadata, config: AdvisoryConfig) -> PipAuditAnswer:
     """pip-audit on ``name==version`` only (never resolving or building anything)."""
-    if not session.pip_audit:
+    if not config.pip_audit:
         return PipAuditAnswer(AdvisoryAnswer("pip-audit", Status.SKIPPED, reason="disabled by option"))
     from shouldi.advisories.pip_audit import PipAuditSource
 
     when = metadata.release_time or release.artifact.upload_time
-    source = PipAuditSource(osv_url=session.pip_audit_osv_url, timeout=min(session.scan_timeout, 120))
+    source = PipAuditSource(osv_url=config.pip_audit_osv_url, timeout=config.timeout)
     return PipAuditAnswer(await source.lookup(release.name, release.version, when))
 
 

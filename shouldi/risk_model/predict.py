@@ -32,7 +32,7 @@ from sklearn.pipeline import Pipeline
 from shouldi.risk_model.data import Matrix, records_matrix
 from shouldi.risk_model.drift import drifted, ranges_from_json
 from shouldi.risk_model.pipeline import single_threaded
-from shouldi.risk_model.score_cache import shipped_model_path
+from shouldi.risk_model.shipped import shipped_model_path
 from shouldi.verdict import PackageReport, RiskScore
 
 __all__ = ["Contribution", "RiskModel", "default_model", "preload_default_model", "score_report",
