@@ -240,3 +240,30 @@ def test_hostile_dataset_contents_are_one_line_errors(tmp_path, monkeypatch):
     os.mkfifo(csv_path.with_name("data.csv.types.json"))
     with pytest.raises(SourceError, match=r"types.json: it is a named pipe \(FIFO\)"):
         list(open_source(csv_path).read())
+
+
+@pytest.mark.parametrize("ext", ["csv", "jsonl", "sqlite"])
+def test_scan_into_a_users_own_file_is_refused_before_scanning(local_index, tmp_path, ext):
+    """`scan -o notes.csv` where notes.csv is the user's own: refused, never rewritten."""
+    from click.testing import CliRunner
+
+    from shouldi.cli.main import cli
+
+    notes = tmp_path / f"notes.{ext}"
+    if ext == "sqlite":
+        make_db(notes, "CREATE TABLE notes (body TEXT)", "INSERT INTO notes VALUES ('mine')")
+    else:
+        notes.write_text(FOREIGN[ext][0])
+    before = digest(notes)
+    (tmp_path / "reqs.txt").write_text("cleanpkg==1.0.0\n")
+    result = CliRunner().invoke(cli, [
+        "scan", "-r", str(tmp_path / "reqs.txt"), "-o", str(notes), "--index-url",
+        local_index.url, "--cache-dir", str(tmp_path / "cache"), "--advisory-db",
+        str(tmp_path / "adv.sqlite"), "--no-pip-audit", "--no-safety-cli"],
+        catch_exceptions=False)
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: ") and str(notes) in line  # ours, or the parser's on its keys
+    assert "Traceback" not in result.output
+    assert digest(notes) == before
+    assert not any(r.path.startswith("files/") for r in local_index.requests)  # nothing fetched
