@@ -1,8 +1,9 @@
 """Operations that keep child processes busy, for the tests that kill their parent.
 
-``burn`` runs in the process pool; ``external`` runs a long command through
+``burn`` runs in the process pool (and leaves ``burning-<pid>`` in ``$SHOULDI_TEST_CLEANED``
+once it really runs there); ``external`` runs a long command through
 ``shouldi.scanners._procs.run_all`` (as bandit does); ``tidy`` is a cleanup operation that
-leaves a file in ``$SHOULDI_TEST_CLEANED`` to show that a stop was orderly.
+leaves ``cleaned`` there to show that a stop was orderly.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ Ran = NewType("Ran", int)
 
 @op(executor="process")
 def burn(seconds: Seconds) -> Burned:
+    Path(os.environ["SHOULDI_TEST_CLEANED"], f"burning-{os.getpid()}").touch()
     end = time.monotonic() + seconds
     while time.monotonic() < end:  # busy, as a scan is
         sum(range(10_000))

@@ -80,6 +80,11 @@ def kill_and_check(proc: subprocess.Popen[bytes], token: str, signum: int) -> fl
     return time.monotonic() - sent
 
 
+def burning(where: Path) -> int:
+    """How many pool workers are running ``burn`` (past start-up, inside the work)."""
+    return len(list(where.glob("burning-*")))
+
+
 DRIVER = textwrap.dedent("""
     import asyncio, sys
     from process_ops import Seconds, burn, external, tidy
@@ -109,10 +114,8 @@ def test_pool_workers_and_external_commands_die_with_the_engine(tmp_path, signum
     proc = start([sys.executable, "driver.py"], token, tmp_path, SHOULDI_TEST_CLEANED=str(tmp_path))
 
     def busy() -> bool:
-        commands = marked(token).values()
-        workers = sum("multiprocessing.spawn" in c for c in commands)
-        sleepers = sum("time.sleep(120.0)" in c for c in commands)
-        return workers == 2 and sleepers == 2
+        sleepers = sum("time.sleep(120.0)" in c for c in marked(token).values())
+        return burning(tmp_path) == 2 and sleepers == 2
 
     assert wait_until(busy, timeout=60), (marked(token), (tmp_path / "stderr").read_text())
     seconds = kill_and_check(proc, token, signum)
@@ -123,6 +126,29 @@ def test_pool_workers_and_external_commands_die_with_the_engine(tmp_path, signum
         assert (tmp_path / "cleaned").read_text() == "yes"
         assert seconds < 10
         assert "Traceback" not in (tmp_path / "stderr").read_text()
+
+
+THREADED_DRIVER = DRIVER.replace(
+    "    try:\n        asyncio.run(main())",
+    "    try:\n        import threading\n"
+    "        runner = threading.Thread(target=asyncio.run, args=(main(),))\n"
+    "        runner.start()\n        runner.join()",
+)
+
+
+def test_workers_of_a_pool_made_off_the_main_thread_die_too(tmp_path):
+    """There the kernel's parent-death signal is not armed (it follows the thread that forked,
+    which may end first): the watchdog on the parent's pipe must end the workers."""
+    assert "runner.join()" in THREADED_DRIVER
+    token = uuid.uuid4().hex
+    (tmp_path / "driver.py").write_text(THREADED_DRIVER)
+    proc = start([sys.executable, "driver.py"], token, tmp_path, SHOULDI_TEST_CLEANED=str(tmp_path))
+
+    def busy() -> bool:
+        return burning(tmp_path) == 2
+
+    assert wait_until(busy, timeout=60), (marked(token), (tmp_path / "stderr").read_text())
+    kill_and_check(proc, token, signal.SIGKILL)
 
 
 def big_package(count: int = 400) -> dict[str, str]:
