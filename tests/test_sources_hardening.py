@@ -267,3 +267,16 @@ def test_scan_into_a_users_own_file_is_refused_before_scanning(local_index, tmp_
     assert "Traceback" not in result.output
     assert digest(notes) == before
     assert not any(r.path.startswith("files/") for r in local_index.requests)  # nothing fetched
+
+
+def test_convert_refuses_the_same_file_under_another_name(tmp_path):
+    from shouldi.sources import convert
+
+    src = tmp_path / "a.csv"
+    with open_source(src).writer() as writer:
+        writer.write({"name": "x", "version": "1"})
+    os.link(src, tmp_path / "b.csv")
+    before = digest(src)
+    with pytest.raises(SourceError, match="into itself"):
+        convert(open_source(src), open_source(tmp_path / "b.csv"))
+    assert digest(src) == before
