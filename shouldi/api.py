@@ -217,9 +217,13 @@ async def _run(reqs: list[Request], settings: Settings, trace: bool,
     from shouldi.operations import definitions as d
     from shouldi.policy import Policy
 
+    from shouldi.dataflow.pool import stop_on_signals
+
     flow = build_flow()
     by_key = {_key(r, settings): r for r in reqs}
-    async with make_client(timeout=settings.timeout) as client:
+    # SIGINT/SIGTERM stop the run in order: children stopped, cleanup (scratch removal) run,
+    # then shouldi.dataflow.pool.Interrupted (a KeyboardInterrupt) with the signal's number.
+    async with stop_on_signals(), make_client(timeout=settings.timeout) as client:
         shared: dict[Any, Any] = {
             d.HttpClient: client,
             Policy: settings.policy,

@@ -258,8 +258,7 @@ def test_scan_into_a_users_own_file_is_refused_before_scanning(local_index, tmp_
     (tmp_path / "reqs.txt").write_text("cleanpkg==1.0.0\n")
     result = CliRunner().invoke(cli, [
         "scan", "-r", str(tmp_path / "reqs.txt"), "-o", str(notes), "--index-url",
-        local_index.url, "--cache-dir", str(tmp_path / "cache"), "--advisory-db",
-        str(tmp_path / "adv.sqlite"), "--no-pip-audit", "--no-safety-cli"],
+        local_index.url, "--cache-dir", str(tmp_path / "cache"), "--no-pip-audit", "--no-safety-cli"],
         catch_exceptions=False)
     assert result.exit_code == 2, result.output
     (line,) = result.stderr.splitlines()
