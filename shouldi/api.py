@@ -212,12 +212,11 @@ async def _run(reqs: list[Request], settings: Settings, trace: bool,
                recorded: frozenset[tuple[str, str, str]] = frozenset()) -> dict[str, Answer]:
     from shouldi.cache import Cache
     from shouldi.dataflow import Orchestrator
+    from shouldi.dataflow.pool import stop_on_signals
     from shouldi.flow import build_flow, reads_tree
     from shouldi.index import make_client
     from shouldi.operations import definitions as d
     from shouldi.policy import Policy
-
-    from shouldi.dataflow.pool import stop_on_signals
 
     flow = build_flow()
     by_key = {_key(r, settings): r for r in reqs}
