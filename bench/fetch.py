@@ -46,9 +46,10 @@ T = TypeVar("T")
 async def fetch_from_pypi(spec: str) -> Path:
     """The sdist for ``spec`` from the real index, via the artifact cache."""
     async with make_client() as client:
-        release = await resolve(client, default_index_url(), parse_spec(spec))
-        if release.artifact.kind != "sdist":
-            raise SystemExit(f"{spec}: no sdist on the index ({release.artifact.filename})")
+        files = await resolve(client, default_index_url(), parse_spec(spec), all_files=True)
+        release = next((r for r in files if r.artifact.kind == "sdist"), None)
+        if release is None:
+            raise SystemExit(f"{spec}: no sdist on the index")
         dest = Path(tempfile.gettempdir()) / "shouldi-bench"
         return await download(client, release.artifact, dest, cache=ArtifactCache())
 

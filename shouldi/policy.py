@@ -8,7 +8,7 @@ typo cannot silently weaken the gate.
 from __future__ import annotations
 
 import dataclasses
-import sys
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,12 +16,9 @@ from typing import Any
 from shouldi.errors import UsageError
 from shouldi.results import Severity
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
 __all__ = ["Policy", "PolicyError", "load_policy"]
+
+_MAX_POLICY = 1 << 20  # a policy (or pyproject.toml) larger than 1 MiB is not one
 
 
 class PolicyError(UsageError):
@@ -35,8 +32,10 @@ class Policy:
     # Our heuristics: a finding at or above ``heuristics_fail`` fails; at or above ``_warn`` warns.
     heuristics_fail: Severity = Severity.HIGH
     heuristics_warn: Severity = Severity.MEDIUM
-    # bandit: weighted count of high-severity findings with at least medium confidence.
-    bandit_warn_high: float = 1.0
+    # bandit: a weighted count of high-severity findings (at least medium confidence) that
+    # warns or fails. Unset (the default): bandit's findings are information only — a count
+    # of risky-looking calls says little; our heuristics judge what really runs.
+    bandit_warn_high: float | None = None
     bandit_fail_high: float | None = None
     # Known vulnerabilities affecting the release fail at or above this severity (unknown
     # severity counts as high: most advisories carry none in OSV's PyPI data).
@@ -44,7 +43,8 @@ class Policy:
     # Metadata signals and typosquatting warn; set these to fail instead.
     metadata_fail: bool = False
     typosquat_fail: bool = False
-    # Advisory data older than this many days is a warning.
+    # Advisory data older than this many days is said, once per run ("advisory data is N days
+    # old"); it never makes a package warn: it is a fact about the run's sources.
     advisory_max_age_days: int = 30
     # Model risk score (0-100) at or above which the verdict fails (None: the score only informs).
     max_risk_score: float | None = None
@@ -69,10 +69,18 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
         return value
     if (value is not None and not isinstance(value, (int, float))) or isinstance(value, bool):
         raise PolicyError(f"policy {name} = {value!r}: expected a number")
+    if value is not None and not (math.isfinite(value) and value >= 0):
+        raise PolicyError(f"policy {name} = {value!r}: expected a finite number, 0 or more")
+    if name.replace("-", "_") == "max_risk_score" and value is not None and value > 100:
+        raise PolicyError(f"policy {name} = {value!r}: a risk score is 0 to 100")
+    if name.replace("-", "_") == "advisory_max_age_days" and value is not None:
+        return int(value)
     return value
 
 
-def policy_from_mapping(data: dict[str, Any], where: str) -> Policy:
+def policy_from_mapping(data: object, where: str) -> Policy:
+    if not isinstance(data, dict):
+        raise PolicyError(f"{where}: the policy must be a table of settings, not {type(data).__name__}")
     known = {f.name: f for f in dataclasses.fields(Policy)}
     base = Policy()
     changes: dict[str, Any] = {}
@@ -92,12 +100,14 @@ def load_policy(directory: Path | None = None, path: Path | None = None) -> Poli
         path = next((p for p in candidates if p.is_file()), None)
         if path is None:
             return Policy()
+    from shouldi.inputs.errors import InputError
+    from shouldi.inputs.pyproject import load_toml, tool_table
+
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise PolicyError(f"cannot read policy file {path}: {e.strerror or e}") from e
-    except tomllib.TOMLDecodeError as e:
-        raise PolicyError(f"{path}: invalid TOML: {e}") from e
-    if path.name == "pyproject.toml":
-        data = data.get("tool", {}).get("shouldi", {})
+        _, data = load_toml(path, what="policy file", limit=_MAX_POLICY)
+        if path.name == "pyproject.toml":
+            return policy_from_mapping(tool_table(data, "shouldi", str(path)),
+                                       f"{path}: [tool.shouldi]")
+    except InputError as e:
+        raise PolicyError(str(e)) from e
     return policy_from_mapping(data, str(path))

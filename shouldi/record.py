@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 
 from shouldi import __version__
-from shouldi.verdict import PackageReport
+from shouldi.verdict import PackageReport, report_to_dict
 
 __all__ = ["CODE_FEATURES", "FEATURE_COLUMNS", "HISTORY_COLUMNS", "MODEL_FEATURES", "RECORD_COLUMNS",
            "Scalar", "report_to_record"]
@@ -81,7 +81,7 @@ _STATUS_COLUMNS = tuple(f"{c}.status" for c in
 RECORD_COLUMNS: tuple[str, ...] = (
     "name", "version", "artifact_sha256", "index_url", "requested", "artifact_filename",
     "artifact_kind", "verdict", "reasons", "advisory_ids", *_STATUS_COLUMNS, *FEATURE_COLUMNS,
-    "bandit.version", "shouldi.version", "scanned_at",
+    "risk.score", "risk.reliable", "bandit.version", "shouldi.version", "scanned_at",
 )
 
 
@@ -99,10 +99,7 @@ def report_to_record(report: PackageReport, index_url: str,
         "artifact_filename": artifact.filename if artifact else None,
         "artifact_kind": artifact.kind if artifact else None,
         "verdict": report.verdict.value,
-        "reasons": json.dumps([
-            {"check": r.check, "severity": r.severity.value, "message": r.message,
-             "evidence": r.evidence, "verdict": r.verdict.value} for r in report.reasons
-        ]),
+        "reasons": json.dumps(report_to_dict(report)["reasons"]),
         "advisory_ids": " ".join(a.id for a in report.advisories),
     }
     for column in _STATUS_COLUMNS:
@@ -110,6 +107,8 @@ def report_to_record(report: PackageReport, index_url: str,
         record[column] = check.status.value if check else None
     for column, check_name, key in _FEATURES:
         record[column] = _count(checks.get(check_name), key)
+    record["risk.score"] = report.risk.score if report.risk else None
+    record["risk.reliable"] = report.risk.reliable if report.risk else None
     bandit = checks.get("bandit")
     record["bandit.version"] = bandit.tool_version if bandit else None
     record["shouldi.version"] = __version__

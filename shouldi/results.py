@@ -58,7 +58,11 @@ _SEVERITY_ORDER = [Severity.INFO, Severity.LOW, Severity.MEDIUM, Severity.HIGH, 
 
 @dataclass(frozen=True)
 class Artifact:
-    """One file of a release on an index."""
+    """One file of a release on an index.
+
+    ``core_metadata`` is True when the index serves the file's core metadata on its own at
+    ``url + ".metadata"`` (PEP 658/714), with ``core_metadata_sha256`` when it gave a hash.
+    """
 
     filename: str
     url: str
@@ -68,11 +72,18 @@ class Artifact:
     upload_time: datetime | None = None
     yanked: bool = False
     requires_python: str | None = None
+    core_metadata: bool = False
+    core_metadata_sha256: str | None = None
 
 
 @dataclass(frozen=True)
 class Release:
-    """A resolved release: the version chosen for a spec and the artifact chosen to scan."""
+    """A resolved release: the version chosen for a spec and the artifact chosen to scan.
+
+    ``artifact`` is the file pip would install for the target environment (see
+    :mod:`shouldi.index.select`), ``artifact_reason`` says why in plain words, ``files``
+    are every file of that version (for ``--all-files``), ``target`` names the environment.
+    """
 
     name: str  # PEP 503 normalised
     version: str
@@ -81,6 +92,8 @@ class Release:
     artifact_reason: str  # why this artifact was chosen
     all_versions: tuple[str, ...] = ()
     requested: str = ""  # the spec as the user wrote it
+    files: tuple[Artifact, ...] = ()
+    target: str = ""  # e.g. "CPython 3.11 on linux x86_64"
 
 
 @dataclass(frozen=True)
@@ -169,6 +182,8 @@ class Advisory:
     sources: frozenset[str] = frozenset()
     url: str | None = None
     severity: Severity | None = None
+    published: datetime | None = None  # when the advisory was first published (OSV "published")
+    modified: datetime | None = None  # when it last changed (OSV "modified")
 
     @property
     def all_ids(self) -> frozenset[str]:
@@ -180,12 +195,16 @@ class AdvisoryAnswer:
     """What one advisory source said about one exact release.
 
     ``status`` is ``OK`` only when the source could vouch for this release: it was reachable
-    and its data is newer than the release. Otherwise SKIPPED/ERROR with ``reason``.
+    and its data is newer than the release. Otherwise SKIPPED (it could not look: not set up,
+    not served, unreachable, data older than the release) or ERROR (it is broken: a corrupt
+    store, garbage from a service), with ``reason``. ``fix`` is the command that would let it
+    vouch next time (for the one-line message, :mod:`shouldi.advisories.messages`).
     """
 
     source: str
     status: Status
     advisories: tuple[Advisory, ...] = ()
     reason: str | None = None
-    data_time: datetime | None = None  # how recent the source's data is
+    data_time: datetime | None = None  # how recent the source's data is (query time if live)
     warnings: tuple[str, ...] = ()
+    fix: str | None = None  # e.g. "`shouldi db update`, or `shouldi db import FILE` offline"

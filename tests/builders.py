@@ -145,3 +145,46 @@ def make_wheel(
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / filename).write_bytes(data)
     return out_dir / filename
+
+
+# --- core metadata with dependencies (added for the resolver tests) -------------------------
+def metadata_text(
+    name: str,
+    version: str,
+    requires: tuple[str, ...] | list[str] = (),
+    *,
+    metadata_version: str = "2.1",
+    extras: tuple[str, ...] | list[str] = (),
+    requires_python: str | None = None,
+    dynamic: tuple[str, ...] | list[str] = (),
+) -> str:
+    """Core metadata (METADATA / PKG-INFO / a PEP 658 file) with Requires-Dist and friends."""
+    lines = [f"Metadata-Version: {metadata_version}", f"Name: {name}", f"Version: {version}"]
+    lines += [f"Dynamic: {d}" for d in dynamic]
+    if requires_python:
+        lines.append(f"Requires-Python: {requires_python}")
+    lines += [f"Provides-Extra: {e}" for e in extras]
+    lines += [f"Requires-Dist: {r}" for r in requires]
+    return "\n".join(lines) + "\n"
+
+
+def wheel_bytes_with_metadata(
+    name: str, version: str, files: Files | Path, *, metadata: str, tag: str = "py3-none-any"
+) -> tuple[str, bytes]:
+    """:func:`wheel_bytes` with ``metadata`` as its dist-info METADATA (RECORD updated)."""
+    filename, data = wheel_bytes(name, version, files, tag=tag)
+    dist_info = f"{dist_stem(name, version)}.dist-info"
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        content = {i.filename: zf.read(i) for i in zf.infolist()}
+    content[f"{dist_info}/METADATA"] = metadata.encode()
+    record = [_record_line(p, d) for p, d in sorted(content.items()) if p != f"{dist_info}/RECORD"]
+    record.append(f"{dist_info}/RECORD,,")
+    content[f"{dist_info}/RECORD"] = ("\n".join(record) + "\n").encode()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as out:
+        for rel, body in sorted(content.items(), key=lambda kv: (kv[0].startswith(dist_info), kv[0])):
+            info = zipfile.ZipInfo(rel, date_time=_ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            out.writestr(info, body)
+    return filename, buf.getvalue()

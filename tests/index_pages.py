@@ -32,10 +32,15 @@ class IndexFile:
     upload_time: datetime
     yanked: bool | str = False  # a string is the reason
     requires_python: str | None = None
+    metadata: bytes | None = None  # core metadata served as <file>.metadata (PEP 658)
 
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.data).hexdigest()
+
+    @property
+    def metadata_sha256(self) -> str | None:
+        return hashlib.sha256(self.metadata).hexdigest() if self.metadata is not None else None
 
 
 @dataclass
@@ -82,8 +87,38 @@ def root_page(names: list[str], as_json: bool) -> tuple[bytes, str]:
     return _html("Simple index", links), "text/html"
 
 
-def project_page(name: str, files: list[IndexFile], path: str, as_json: bool) -> tuple[bytes, str]:
-    """A project's page served at ``path`` (e.g. ``simple/x/``): (body, content type)."""
+#: How a page announces ``.metadata`` files: PEP 714's name, or PEP 658's original one.
+METADATA_KEYS = {"pep714": "core-metadata", "pep658": "dist-info-metadata"}
+
+
+def _metadata_json(f: IndexFile, style: str | None, hashed: bool) -> dict[str, Any]:
+    if style is None or f.metadata is None:
+        return {"core-metadata": False}
+    value: Any = {"sha256": f.metadata_sha256} if hashed else True
+    key = "core-metadata" if style == "pep714" else "data-dist-info-metadata"
+    return {key: value}
+
+
+def _metadata_attr(f: IndexFile, style: str | None, hashed: bool) -> str:
+    if style is None or f.metadata is None:
+        return ""
+    value = f"sha256={f.metadata_sha256}" if hashed else "true"
+    return f' data-{METADATA_KEYS[style]}="{value}"'
+
+
+def project_page(
+    name: str,
+    files: list[IndexFile],
+    path: str,
+    as_json: bool,
+    *,
+    metadata_style: str | None = None,
+    metadata_hashed: bool = True,
+) -> tuple[bytes, str]:
+    """A project's page served at ``path`` (e.g. ``simple/x/``): (body, content type).
+
+    ``metadata_style`` ("pep714" or "pep658") announces the files' ``.metadata`` files.
+    """
     rel = {f.filename: _relative(f.filename, path) for f in files}
     if as_json:
         entries = [
@@ -95,7 +130,7 @@ def project_page(name: str, files: list[IndexFile], path: str, as_json: bool) ->
                 "size": len(f.data),
                 "upload-time": _iso(f.upload_time),
                 "yanked": f.yanked,
-                "core-metadata": False,
+                **_metadata_json(f, metadata_style, metadata_hashed),
             }
             for f in files
         ]
@@ -110,6 +145,7 @@ def project_page(name: str, files: list[IndexFile], path: str, as_json: bool) ->
         if f.yanked is not False:
             reason = f.yanked if isinstance(f.yanked, str) else ""
             attrs += f' data-yanked="{html.escape(reason)}"'
+        attrs += _metadata_attr(f, metadata_style, metadata_hashed)
         links.append(f"<a {attrs}>{html.escape(f.filename)}</a><br/>\n")
     return _html(f"Links for {name}", "".join(links)), "text/html"
 
@@ -165,5 +201,19 @@ def json_api(project: Project, path: str) -> bytes:
         "urls": [_file_doc(f, path) for f in by_version.get(latest, [])],
         "vulnerabilities": project.vulnerabilities.get(latest, []),
         "ownership": project.ownership or owners,
+    }
+    return json.dumps(doc).encode()
+
+
+def json_version_api(project: Project, version: str, path: str) -> bytes:
+    """``/pypi/<name>/<version>/json``: that release's info, urls and vulnerabilities."""
+    mine = [f for f in project.files if f.version == version]
+    info = json.loads(json_api(project, path))["info"]
+    info["version"] = version
+    doc = {
+        "info": info,
+        "last_serial": 1,
+        "urls": [_file_doc(f, path) for f in mine],
+        "vulnerabilities": project.vulnerabilities.get(version, []),
     }
     return json.dumps(doc).encode()

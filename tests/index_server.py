@@ -7,7 +7,14 @@ faults and request log) without starting a server. Each index serves:
 - ``simple/`` and ``simple/<name>/``: PEP 691 JSON when asked for it, else PEP 503 HTML;
   file URLs are RELATIVE (``../../files/x``), non-normalised names redirect like PyPI;
 - ``pypi/<name>/json``: the JSON API (info, releases, urls, vulnerabilities, ownership);
-- ``files/<filename>``: the artifacts.
+- ``pypi/<name>/<version>/json``: the per-version JSON API, only with ``version_json=True``
+  (404 otherwise, as on mirrors without it); its ``vulnerabilities`` are that version's
+  (``add_*(vulnerabilities=...)`` or ``set_vulnerabilities``);
+- ``files/<filename>``: the artifacts; ``files/<filename>.metadata``: a file's core
+  metadata (PEP 658), served and announced on the project page only with
+  ``core_metadata="pep714"`` (``core-metadata`` / ``data-core-metadata``) or ``"pep658"``
+  (``data-dist-info-metadata``); ``metadata_hashed=False`` announces ``true`` instead of a
+  sha256. A wheel's ``.metadata`` is its dist-info METADATA unless ``metadata=`` says else.
 
 Faults (``LocalIndex.fault(pattern, kind)``) match the path after the prefix with
 fnmatch, e.g. ``"files/*.tar.gz"``, ``"simple/*"``, ``"pypi/*"``.
@@ -16,10 +23,12 @@ fnmatch, e.g. ``"files/*.tar.gz"``, ``"simple/*"``, ``"pypi/*"``.
 from __future__ import annotations
 
 import fnmatch
+import io
 import itertools
 import re
 import threading
-from collections.abc import Iterable, Mapping
+import zipfile
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,12 +36,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from builders import Files, sdist_bytes, wheel_bytes
+from builders import Files, metadata_text, sdist_bytes, wheel_bytes, wheel_bytes_with_metadata
 from index_pages import (
     JSON_TYPE,
+    METADATA_KEYS,
     IndexFile,
     Project,
     json_api,
+    json_version_api,
     project_page,
     root_page,
     vulnerability,
@@ -77,10 +88,17 @@ class LocalIndex:
         json_api: bool = True,
         simple_json: bool = True,
         stall_seconds: float = 5.0,
+        core_metadata: str | None = None,
+        metadata_hashed: bool = True,
+        version_json: bool = False,
     ) -> None:
+        if core_metadata is not None and core_metadata not in METADATA_KEYS:
+            raise ValueError(f"core_metadata must be one of {sorted(METADATA_KEYS)} or None")
         self.server, self.key = server, key
         self.prefix = f"/{key}/"
         self.json_api, self.simple_json = json_api, simple_json
+        self.core_metadata, self.metadata_hashed = core_metadata, metadata_hashed
+        self.version_json = version_json
         self.stall_seconds = stall_seconds
         self.project_page_redirect = False  # simple/<name>/ -> 302 to a deeper path
         self.projects: dict[str, Project] = {}
@@ -117,12 +135,22 @@ class LocalIndex:
         requires_python: str | None = None,
         vulnerabilities: Iterable[Mapping[str, Any]] = (),
         info: Mapping[str, Any] | None = None,
+        metadata: bytes | str | None = None,
     ) -> IndexFile:
-        """Serve ``data`` as ``filename`` of ``name`` ``version`` (any bytes: hostile archives too)."""
+        """Serve ``data`` as ``filename`` of ``name`` ``version`` (any bytes: hostile archives too).
+
+        ``metadata`` is what ``<filename>.metadata`` serves (default: a wheel's METADATA).
+        """
         if upload_time is None:  # later additions are newer, one hour apart
             upload_time = _EPOCH + timedelta(hours=next(self._clock))
         project = self.project(name)
-        entry = IndexFile(name, version, filename, data, upload_time, yanked, requires_python)
+        if isinstance(metadata, str):
+            metadata = metadata.encode()
+        if metadata is None and filename.endswith(".whl"):
+            metadata = _wheel_metadata(data)
+        entry = IndexFile(
+            name, version, filename, data, upload_time, yanked, requires_python, metadata
+        )
         project.files.append(entry)
         if vulnerabilities:
             project.vulnerabilities.setdefault(version, []).extend(
@@ -153,11 +181,29 @@ class LocalIndex:
         version: str,
         *,
         tag: str = "py3-none-any",
+        requires: Sequence[str] = (),
+        wheel_metadata: str | None = None,
         **kw: Any,
     ) -> IndexFile:
-        """Build a real wheel from a dict of files or a source dir and serve it."""
-        fname, data = wheel_bytes(name, version, source, tag=tag)
+        """Build a real wheel from a dict of files or a source dir and serve it.
+
+        ``requires`` become its Requires-Dist; ``wheel_metadata`` replaces its METADATA.
+        """
+        if requires and wheel_metadata is None:
+            wheel_metadata = metadata_text(name, version, tuple(requires))
+        if wheel_metadata is None:
+            fname, data = wheel_bytes(name, version, source, tag=tag)
+        else:
+            fname, data = wheel_bytes_with_metadata(
+                name, version, source, metadata=wheel_metadata, tag=tag
+            )
         return self.add_raw_file(name, version, fname, data, **kw)
+
+    def set_vulnerabilities(
+        self, name: str, version: str, vulnerabilities: Iterable[Mapping[str, Any]]
+    ) -> None:
+        """Replace what the JSON APIs say are ``version``'s known vulnerabilities."""
+        self.project(name).vulnerabilities[version] = [vulnerability(v) for v in vulnerabilities]
 
     def fault(self, pattern: str, kind: str, *, times: int | None = None) -> None:
         """Make requests whose path matches ``pattern`` fail with ``kind`` (``times`` times)."""
@@ -202,6 +248,12 @@ class LocalIndex:
             return self._project_page(name, path, accept)
         if (m := re.fullmatch(r"moved/deeper/([^/]+)/", path)) and m[1] in self.projects:
             return self._project_page(m[1], path, accept)
+        if (m := re.fullmatch(r"pypi/([^/]+)/([^/]+)/json/?", path)) and self.version_json:
+            name = str(canonicalize_name(m[1]))
+            project = self.projects.get(name)
+            if project is not None and any(f.version == m[2] for f in project.files):
+                return Response(200, json_version_api(project, m[2], path), "application/json")
+            return Response(404, b"Not Found")
         if (m := re.fullmatch(r"pypi/([^/]+)/json/?", path)) and self.json_api:
             name = str(canonicalize_name(m[1]))
             if name != m[1]:
@@ -215,11 +267,35 @@ class LocalIndex:
                 for f in project.files:
                     if f.filename == filename:
                         return Response(200, f.data, "application/octet-stream")
+                    if (
+                        filename == f"{f.filename}.metadata"
+                        and self.core_metadata
+                        and f.metadata is not None
+                    ):
+                        return Response(200, f.metadata, "application/octet-stream")
         return Response(404, b"Not Found")
 
     def _project_page(self, name: str, path: str, accept: str) -> Response:
         as_json = self.simple_json and JSON_TYPE in accept
-        return Response(200, *project_page(name, self.projects[name].files, path, as_json))
+        body = project_page(
+            name,
+            self.projects[name].files,
+            path,
+            as_json,
+            metadata_style=self.core_metadata,
+            metadata_hashed=self.metadata_hashed,
+        )
+        return Response(200, *body)
+
+
+def _wheel_metadata(data: bytes) -> bytes | None:
+    """The dist-info METADATA of a wheel's bytes, or None when they are not a plain wheel."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            names = [n for n in zf.namelist() if re.fullmatch(r"[^/]+\.dist-info/METADATA", n)]
+            return zf.read(names[0]) if len(names) == 1 else None
+    except (zipfile.BadZipFile, OSError, ValueError, KeyError):
+        return None
 
 
 class _Handler(BaseHTTPRequestHandler):

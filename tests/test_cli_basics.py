@@ -37,7 +37,7 @@ def test_readme_diagram_is_the_built_in_flow():
 def test_export_is_the_flow_and_reads_back():
     text = CliRunner().invoke(cli, ["dataflow", "export"]).output
     data = json.loads(text)
-    assert {o["name"] for o in data["operations"]} >= {"resolve_release", "bandit_scan", "score_release"}
+    assert {o["name"] for o in data["operations"]} >= {"resolve_release", "bandit_scan", "gather_checks", "judge_release"}
     assert flow_to_json(flow_from_json(text)) == flow_to_json(build_flow())
 
 
@@ -56,7 +56,12 @@ def test_unknown_option_is_a_usage_error_without_traceback():
 def test_cli_default_index_is_the_index_layers_default():
     from shouldi.cli.install import install
     from shouldi.index.spec import PYPI_SIMPLE_URL
+    from shouldi.settings import PYPI_SIMPLE_URL as SETTINGS_DEFAULT
 
     (option,) = [p for p in install.params if p.name == "index_url"]
-    assert option.default == PYPI_SIMPLE_URL
+    assert option.default == PYPI_SIMPLE_URL == SETTINGS_DEFAULT
+    from shouldi.advisories.osv_api import OSV_API_URL
+    from shouldi.settings import OSV_API_URL as SETTINGS_OSV
+
+    assert OSV_API_URL == SETTINGS_OSV
     assert option.envvar == "PIP_INDEX_URL"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from stores import store_option
 from test_risk_model_data import write_features
 
 import shouldi.risk_model.predict as predict_module
@@ -179,7 +180,7 @@ def test_predict_scans_a_spec_on_the_local_index(files, local_index, tmp_path: P
     model = files[2]
     result = invoke("predict", "--model", str(model), "cleanpkg==1.0.0", "nosuchpkg",
                     "--index-url", local_index.url, "--cache-dir", str(tmp_path / "cache"),
-                    "--advisory-db", str(tmp_path / "adv.sqlite"), "--no-pip-audit",
+                    *store_option(tmp_path / "adv.sqlite"), "--no-pip-audit",
                     "--no-safety-cli", "--timeout", "5", "--format", "json")
     (scored,) = json.loads(result.stdout)["scores"]
     assert (scored["name"], scored["version"]) == ("cleanpkg", "1.0.0")
@@ -234,7 +235,7 @@ def test_shipped_model_was_trained_on_the_committed_dataset() -> None:
     if not shipped.skill.skilled:  # then install/ci show no score, whatever the report holds
         report = PackageReport("six", "1.16.0", Verdict.PASS, (), {})
         assert predict_module.score_report(report, shipped) is None
-    assert predict_module.default_model() is not None
+    assert (predict_module.default_model() is not None) == shipped.skill.skilled  # never scores unskilled
 
 
 def test_shipped_skill_is_known_without_scikit_learn() -> None:

@@ -1,4 +1,4 @@
-"""The gate's decision on real reports (made by shouldi.verdict.score from check results)."""
+"""The gate's decision on real reports (made by the verdict module from check results)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from reports import make_report
 
 from shouldi.gate import GateOptions, decide, load_allowlist
 from shouldi.inputs.dependency import make_dependency
-from shouldi.policy import Policy
 from shouldi.results import Advisory, CheckResult, Finding, Severity, Status, VulnId
-from shouldi.verdict import RiskScore, Verdict, score
+from shouldi.verdict import RiskScore, Verdict
 
 OK = CheckResult("x", Status.OK)
 TODAY = date(2026, 1, 15)
@@ -23,9 +23,7 @@ def report(name="pkg", version="1.0", advisories=(), heuristics=(), advisory_sta
     checks = {c: replace(OK, check=c) for c in ("archive", "bandit", "heuristics", "advisories")}
     checks["heuristics"] = replace(checks["heuristics"], findings=tuple(heuristics))
     checks["advisories"] = replace(checks["advisories"], status=advisory_status)
-    return score(name=name, version=version, policy=Policy(), archive=checks["archive"],
-                 bandit=checks["bandit"], heuristics=checks["heuristics"],
-                 advisories=checks["advisories"], advisory_list=tuple(advisories), risk=risk)
+    return make_report(name, version, advisory_list=tuple(advisories), risk=risk, **checks)
 
 
 def dep(spec="pkg==1.0", line=3):
@@ -122,3 +120,23 @@ def test_max_risk_score_fails_only_when_a_score_reaches_it(risk, limit, code):
     if code:
         (g,) = [g for g in result.packages[0].reasons if g.reason.check == "risk"]
         assert g.reason.evidence == "new_project"
+
+
+def test_an_allowlist_never_covers_could_not_check(tmp_path):
+    """Silent pass 2: an entry for a check, or for the whole package, allows findings only."""
+    allow = allowlist(tmp_path, '[[allow]]\npackage = "pkg"\ncheck = "bandit"\nreason = "r"\n'
+                                'expires = 2026-12-31\n[[allow]]\npackage = "gone"\nreason = "r"\n'
+                                'expires = 2026-12-31\n')
+    timed_out = make_report(bandit=CheckResult("bandit", Status.ERROR, reason="timed out"))
+    from shouldi.dataflow import Missing
+    from shouldi.index.errors import NotFound
+    from shouldi.verdict.judge import not_resolved
+
+    missing = Missing("Release", "failed", "resolve_release failed: no project named 'gone'",
+                      "resolve_release", "NotFound", "resolve_release",
+                      NotFound("no project named 'gone' on https://index.example/simple/"))
+    gone = not_resolved("gone==1.0", missing)
+    result = decide([(dep(), timed_out), (dep("gone==1.0", 4), gone)], allowlist=allow, today=TODAY)
+    assert [p.outcome for p in result.packages] == [Verdict.ERROR, Verdict.ERROR]
+    assert all(g.counts and g.allowed_by is None for p in result.packages for g in p.reasons)
+    assert result.exit_code == 2  # "no such project" is bad input

@@ -36,9 +36,10 @@ def test_download_verifies_and_writes_the_file(
 ) -> None:
     artifact = release_of(with_client, local_index).artifact
     path = fetch(with_client, artifact, tmp_path / "dl")
-    assert path == tmp_path / "dl" / "cleanpkg-1.0.0.tar.gz"
-    assert path.read_bytes() == built_packages["cleanpkg"].sdist.read_bytes()
-    assert sorted(p.name for p in path.parent.iterdir()) == ["cleanpkg-1.0.0.tar.gz"]
+    wheel = "cleanpkg-1.0.0-py3-none-any.whl"  # the file pip would install
+    assert path == tmp_path / "dl" / wheel
+    assert path.read_bytes() == built_packages["cleanpkg"].wheel.read_bytes()
+    assert sorted(p.name for p in path.parent.iterdir()) == [wheel]
 
 
 @pytest.mark.parametrize(
@@ -120,7 +121,7 @@ def test_corrupted_cache_entry_is_replaced(
     local_index.clear()
     path = fetch(with_client, artifact, tmp_path / "two", cache=cache)
     assert hashlib.sha256(path.read_bytes()).hexdigest() == artifact.sha256
-    assert local_index.paths() == ["files/cleanpkg-1.0.0.tar.gz"]
+    assert local_index.paths() == ["files/cleanpkg-1.0.0-py3-none-any.whl"]
     assert (
         hashlib.sha256(cache.path_for(artifact.sha256).read_bytes()).hexdigest() == artifact.sha256
     )

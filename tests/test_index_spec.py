@@ -82,6 +82,7 @@ def test_public_names_match_all() -> None:
         "select",
         "simple",
         "spec",
+        "target",
     }
     assert set(shouldi.index.__all__) == public - modules - {"annotations"}
 

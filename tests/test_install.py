@@ -9,6 +9,7 @@ import hostile_archives
 import pytest
 from click.testing import CliRunner
 from index_server import vulnerability
+from stores import store_option
 
 from shouldi.cli.main import cli
 
@@ -18,7 +19,7 @@ CLEAN_FILES = {"cleanpkg2/__init__.py": "def add(a, b):\n    return a + b\n"}
 def run(index, tmp_path: Path, *args: str, fmt: str = "json"):
     argv = [
         "install", *args, "--index-url", index.url, "--cache-dir", str(tmp_path / "cache"),
-        "--advisory-db", str(tmp_path / "advisories.sqlite"), "--no-pip-audit", "--no-safety-cli",
+        *store_option(tmp_path / "advisories.sqlite"), "--no-pip-audit", "--no-safety-cli",
         "--timeout", "5", "--format", fmt,
     ]
     result = CliRunner().invoke(cli, argv, catch_exceptions=False)
@@ -40,7 +41,9 @@ def test_clean_package_passes(local_index, tmp_path):
     assert pkg["checks"]["heuristics"]["status"] == "ok"
     assert pkg["checks"]["advisories"]["status"] == "ok"
     assert "pypi-json" in pkg["checks"]["advisories"]["reason"]
-    assert pkg["artifact"]["filename"] == "cleanpkg-1.0.0.tar.gz"
+    # the file pip installs: the pure wheel, not the sdist beside it
+    assert pkg["artifact"]["filename"] == "cleanpkg-1.0.0-py3-none-any.whl"
+    assert pkg["artifact_reason"].startswith("wheel py3-none-any: the best match for CPython")
     assert 0 <= pkg["risk"]["score"] <= 100  # the shipped model scored it
     assert pkg["risk"]["top_features"]
 
@@ -109,6 +112,30 @@ def test_no_advisory_source_for_an_old_release_is_an_error_not_a_pass(local_inde
     assert "no advisory source could vouch" in pkg["checks"]["advisories"]["reason"]
 
 
+def test_a_broken_store_is_said_never_outvoted(local_index, tmp_path):
+    """Silent pass 1: a garbage --advisory-db (or a store a killed import left) is an error with
+    the repair, even where PyPI's JSON vouches for the latest release."""
+    garbage = tmp_path / "garbage.sqlite"
+    garbage.write_bytes(b"not a database at all" * 100)
+    argv = ["install", "cleanpkg", "--index-url", local_index.url, "--cache-dir", str(tmp_path / "cache"),
+            "--advisory-db", str(garbage), "--no-pip-audit", "--no-safety-cli", "--format", "text"]
+    result = CliRunner().invoke(cli, argv, catch_exceptions=False)
+    assert result.exit_code == 3, result.output
+    (line,) = [x for x in result.stdout.splitlines() if "advisories:" in x]
+    assert "garbage.sqlite" in line and len(line.split("advisories: ", 1)[1]) <= 160
+
+
+def test_an_old_release_says_how_to_load_advisories_in_one_line(local_index, tmp_path):
+    local_index.add_sdist(CLEAN_FILES, "twopkg", "1.0")
+    local_index.add_sdist(CLEAN_FILES, "twopkg", "2.0")
+    result, data = run(local_index, tmp_path, "twopkg==1.0", fmt="text")
+    assert result.exit_code == 3
+    (line,) = [x for x in result.stdout.splitlines() if "advisories:" in x]
+    message = line.split("advisories: ", 1)[1]
+    assert message.startswith("no advisory source could vouch for twopkg 1.0: load advisories with")
+    assert "`shouldi db update`" in message and len(message) <= 160
+
+
 def test_malicious_setup_py_fails_with_file_and_line(local_index, tmp_path):
     result, data = run(local_index, tmp_path, "evilpkg")
     pkg = only(data)
@@ -166,8 +193,13 @@ def test_scanner_crash_is_an_error_verdict(local_index, tmp_path, monkeypatch):
     result, data = run(local_index, tmp_path, "cleanpkg")
     pkg = only(data)
     assert pkg["verdict"] == "error" and result.exit_code == 3
-    assert "bandit" not in pkg["checks"]
-    assert any("bandit_scan failed: scanner blew up" in r["message"] for r in pkg["reasons"])
+    assert pkg["checks"]["bandit"] == {"status": "error", "reason": "bandit_scan failed: scanner blew up",
+                                       "counts": {}, "tool_version": None, "warnings": []}
+    # one cause, one reason: the crash (not also "bandit did not run")
+    about_bandit = [r for r in pkg["reasons"] if "bandit" in r["message"]]
+    assert [r["message"] for r in about_bandit] == [
+        "bandit could not check this release (bandit_scan failed: scanner blew up)"]
+    assert about_bandit[0]["allowable"] is False
 
 
 @pytest.mark.parametrize("builder", ["traversal_tar", "symlink_out_tar", "char_device_tar"])
@@ -265,8 +297,8 @@ def test_a_rechecked_release_is_scored_without_loading_scikit_learn(local_index,
 
     _, first = run(local_index, tmp_path, "cleanpkg")
     argv = ["shouldi", "install", "cleanpkg", "--index-url", local_index.url,
-            "--cache-dir", str(tmp_path / "cache"), "--advisory-db", str(tmp_path / "advisories.sqlite"),
-            "--no-pip-audit", "--no-safety-cli", "--format", "json", "--max-age", "0"]
+            "--cache-dir", str(tmp_path / "cache"), *store_option(tmp_path / "advisories.sqlite"),
+            "--no-pip-audit", "--no-safety-cli", "--format", "json", "--max-age", "0", "--quiet"]
     code = ("import sys\nfrom shouldi.cli.main import main\n"
             f"sys.argv = {argv!r}\n"
             "try:\n    main()\nexcept SystemExit as e:\n"
@@ -276,3 +308,35 @@ def test_a_rechecked_release_is_scored_without_loading_scikit_learn(local_index,
     again = only(json.loads(done.stdout))
     assert again["reused_from"] is None
     assert again["risk"] == only(first)["risk"]
+
+
+def test_all_files_judges_each_file_and_a_hash_pin_decides_the_file(local_index, tmp_path, built_packages):
+    import hashlib
+
+    result, data = run(local_index, tmp_path, "cleanpkg", "--all-files")
+    files = sorted(p["artifact"]["filename"] for p in data["packages"])
+    assert files == ["cleanpkg-1.0.0-py3-none-any.whl", "cleanpkg-1.0.0.tar.gz"]
+    assert result.exit_code == 0
+    sdist = built_packages["cleanpkg"].sdist
+    pin = hashlib.sha256(sdist.read_bytes()).hexdigest()
+    (tmp_path / "req.txt").write_text(f"cleanpkg==1.0.0 --hash=sha256:{pin}\n")
+    argv = ["ci", "-r", str(tmp_path / "req.txt"), "--index-url", local_index.url, "--cache-dir",
+            str(tmp_path / "cache"), *store_option(tmp_path / "advisories.sqlite"),
+            "--no-pip-audit", "--no-safety-cli", "--format", "json"]
+    ci = CliRunner().invoke(cli, argv, catch_exceptions=False)
+    (pkg,) = json.loads(ci.stdout)["packages"]
+    # the pin names the sdist, so the sdist is judged, though pip would prefer the wheel
+    assert (pkg["artifact"], pkg["sha256"]) == ("cleanpkg-1.0.0.tar.gz", pin)
+
+
+def test_a_target_picks_its_file(local_index, tmp_path):
+    files = {"twowheels/__init__.py": ""}
+    local_index.add_wheel(files, "twowheels", "1.0", tag="cp311-cp311-win_amd64")
+    local_index.add_sdist(files, "twowheels", "1.0")
+    _, here = run(local_index, tmp_path, "twowheels")
+    assert only(here)["artifact"]["filename"] == "twowheels-1.0.tar.gz"  # no wheel fits linux
+    assert "sdist: no wheel fits" in only(here)["artifact_reason"]
+    _, windows = run(local_index, tmp_path, "twowheels", "--platform", "win_amd64", "--python-version", "3.11")
+    assert only(windows)["artifact"]["filename"] == "twowheels-1.0-cp311-cp311-win_amd64.whl"
+    bad = CliRunner().invoke(cli, ["install", "six", "--python", "/bin/sh", "--platform", "x"])
+    assert bad.exit_code == 2 and "do not combine it" in bad.stderr

@@ -242,8 +242,11 @@ def test_preloading_never_waits_for_a_load_in_progress(monkeypatch):
 
     from shouldi.risk_model import predict
 
+    from shouldi.risk_model.skill import Skill
+
     calls = []
     monkeypatch.setattr(predict, "_load_default_model", lambda: calls.append(1))
+    monkeypatch.setattr(predict, "shipped_skill", lambda: Skill(True, "skilled: test"))
     with predict._DEFAULT_LOCK:  # another thread is loading
         done = threading.Event()
         worker = threading.Thread(target=lambda: (predict.preload_default_model(), done.set()))
@@ -253,3 +256,15 @@ def test_preloading_never_waits_for_a_load_in_progress(monkeypatch):
     assert calls == []
     predict.preload_default_model()
     assert calls == [1]
+
+
+def test_an_unskilled_shipped_model_is_never_loaded_for_scoring(monkeypatch):
+    from shouldi.risk_model import predict
+    from shouldi.risk_model.skill import Skill
+
+    calls = []
+    monkeypatch.setattr(predict, "_load_default_model", lambda: calls.append(1))
+    monkeypatch.setattr(predict, "shipped_skill", lambda: Skill(False, "no score: test"))
+    assert predict.default_model() is None
+    predict.preload_default_model()
+    assert calls == []

@@ -2,7 +2,7 @@
 
 The labels file (any record format: .csv, .jsonl, .sqlite) lists ``name``, ``version`` and
 ``label`` (0 or 1; ``label_source`` is carried along when present). Each row becomes the spec
-``name==version`` and runs through the real flow (:func:`~shouldi.cli.runner.scan_specs`),
+``name==version`` and runs through the real flow (:func:`shouldi.api.answer`),
 downloading from the index. The output gets one scan record per release
 (:func:`~shouldi.record.report_to_record`) plus the label columns.
 
@@ -40,6 +40,7 @@ from shouldi.verdict import CheckSummary, PackageReport
 
 if TYPE_CHECKING:
     from shouldi.record import Scalar
+    from shouldi.settings import Settings
 
 __all__ = ["LabelledSpec", "build", "history_checks", "read_labels", "with_history"]
 
@@ -199,13 +200,10 @@ def _batches(items: Sequence[LabelledSpec], size: int) -> Iterator[Sequence[Labe
 @click.option("--history-only", is_flag=True,
               help="Write the history features and labels only: no download, no scan.")
 @scan_options
-def build(labels: Path, output: Path, batch: int | None, history_only: bool, index_url: str, timeout: float,
-          scan_timeout: float, cache_dir: Path | None, no_cache: bool, max_age: float, advisory_db: Path | None,
-          pip_audit_osv_url: str | None, no_pip_audit: bool, no_safety_cli: bool, jobs: int,
-          policy_file: Path | None) -> None:
+def build(labels: Path, output: Path, batch: int | None, history_only: bool, settings: Settings,
+          quiet: bool) -> None:
     """Scan every release listed in LABELS and write features + label to --output."""
-    from shouldi.cli.runner import ScanSettings, scan_specs
-    from shouldi.policy import load_policy
+    from shouldi.api import answer
     from shouldi.record import report_to_record
     from shouldi.sources import open_source
 
@@ -216,32 +214,26 @@ def build(labels: Path, output: Path, batch: int | None, history_only: bool, ind
     todo = [(spec, cols) for spec, cols in wanted if spec not in done]
     click.echo(f"{len(wanted)} labelled releases, {len(wanted) - len(todo)} already in {output}",
                err=True)
-    settings = ScanSettings(
-        index_url=index_url, policy=load_policy(path=policy_file), timeout=timeout,
-        scan_timeout=scan_timeout, cache_dir=cache_dir, no_cache=no_cache, max_age=max_age, advisory_db=advisory_db,
-        pip_audit_osv_url=pip_audit_osv_url, pip_audit=not no_pip_audit,
-        safety_cli=not no_safety_cli, jobs=jobs,
-    )
     failed: list[str] = []
     with _progress(len(wanted), len(wanted) - len(todo)) as tick, \
             open_source(output).writer(checkpoint_seconds=None) as writer:
-        for chunk in _batches(todo, batch or (64 if history_only else 4 * jobs)):
+        for chunk in _batches(todo, batch or (64 if history_only else 4 * settings.jobs)):
             columns = dict(chunk)
-            history = history_checks(chunk, index_url, timeout)
+            history = history_checks(chunk, settings.index_url, settings.timeout)
             if history_only:
                 for spec, cols in chunk:
-                    writer.write(_history_record(spec, history[spec], index_url, cols))
+                    writer.write(_history_record(spec, history[spec], settings.index_url, cols))
                     tick(spec)
                 writer.checkpoint()
                 continue
-            outcomes = scan_specs(list(columns), settings)
+            outcomes = answer(list(columns), settings)
             for outcome in outcomes:
                 report = outcome.report
                 if report.version is None:
                     failed.append(f"{outcome.spec}: {report.reasons[0].message if report.reasons else '?'}")
                 else:
                     report = with_history(report, history.get(outcome.spec))
-                    record = report_to_record(report, index_url)
+                    record = report_to_record(report, settings.index_url)
                     writer.write({**record, **_output_columns(columns[outcome.spec])})
                 tick(outcome.spec)
             writer.checkpoint()

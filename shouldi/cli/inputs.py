@@ -6,7 +6,7 @@ came from, for messages and SARIF locations), the spec the flow resolves (constr
 (an editable checkout, a direct URL) stays a target with a ``skip`` reason, so it is reported
 as *not checked*; one whose environment markers are false here is ``excluded`` (pip would not
 install it on this interpreter). :func:`check_targets` runs the flow and pairs each target
-with its report.
+with its answer.
 
 Index precedence: ``--index-url`` given on the command line (or ``$PIP_INDEX_URL``) wins;
 else a requirements file's own ``--index-url``; else the default. Extra indexes are never
@@ -15,8 +15,7 @@ searched (that is how dependency confusion happens): a file that names one gets 
 
 from __future__ import annotations
 
-import contextlib
-import functools
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -25,18 +24,18 @@ from typing import Any, TypeVar
 import click
 from packaging.specifiers import SpecifierSet
 
-from shouldi.cli.runner import ScanSettings, SpecOutcome, scan_specs
+from shouldi.api import Answer, Request, answer
 from shouldi.errors import UsageError
 from shouldi.index.resolver import index_root
 from shouldi.inputs import Dependency, read_pyproject, read_requirements
 from shouldi.inputs.dependency import make_dependency
-from shouldi.results import Severity
-from shouldi.verdict import PackageReport, Reason, Verdict
+from shouldi.settings import Settings
+from shouldi.verdict import PackageReport
+from shouldi.verdict.judge import not_checked
 
 __all__ = ["Checked", "Inputs", "Target", "check_targets", "gather_inputs", "input_options"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-Progress = Callable[[], contextlib.AbstractContextManager[Callable[[str], None]]]
 
 
 @dataclass(frozen=True)
@@ -53,6 +52,11 @@ class Target:
     def label(self) -> str:
         return self.dependency.spec
 
+    @property
+    def request(self) -> Request:
+        hashes = frozenset(h.lower() for h in self.dependency.hashes if h.lower().startswith("sha256:"))
+        return Request(self.spec or "", hashes, self.index_url)
+
 
 @dataclass(frozen=True)
 class Inputs:
@@ -62,11 +66,19 @@ class Inputs:
 
 @dataclass(frozen=True)
 class Checked:
-    """A target and its report (``None`` only for excluded targets)."""
+    """A target and its report (``None`` only for excluded targets), and the flow's answer."""
 
     target: Target
     report: PackageReport | None
-    bad_input: bool = False
+    answer: Answer | None = None
+
+    @property
+    def bad_input(self) -> bool:
+        return self.report is not None and self.report.input_error is not None
+
+    @property
+    def recorded(self) -> bool:
+        return self.answer is not None and self.answer.recorded
 
 
 def input_options(func: F) -> F:
@@ -137,50 +149,28 @@ def gather_inputs(ctx: click.Context, specs: Sequence[str], requirements: Sequen
     return Inputs(tuple(targets), tuple(warnings))
 
 
-def _not_checked(target: Target) -> PackageReport:
-    dep = target.dependency
-    reason = Reason("input", Severity.HIGH, f"not checked: {target.skip}", dep.origin,
-                    Verdict.ERROR)
-    return PackageReport(dep.name or dep.spec, None, Verdict.ERROR, (reason,), {}, dep.spec)
+def check_targets(targets: Sequence[Target], settings: Settings, *,
+                  on_answer: Callable[[Answer], None] | None = None, trace: bool = False,
+                  recorded: frozenset[tuple[str, str, str]] = frozenset()) -> list[Checked]:
+    """Check every checkable target (each distinct request once), in input order.
 
-
-def _hash_check(target: Target, report: PackageReport) -> PackageReport:
-    """Warn when the file pins hashes and the scanned artifact is not one of them."""
-    hashes, artifact = target.dependency.hashes, report.artifact
-    if not hashes or artifact is None or not artifact.sha256:
-        return report
-    if f"sha256:{artifact.sha256.lower()}" in hashes:
-        return report
-    reason = Reason("input", Severity.MEDIUM,
-                    f"the scanned file {artifact.filename} is not one of the --hash values: "
-                    "pip would install a different file", target.dependency.origin, Verdict.WARN)
-    verdict = max(report.verdict, Verdict.WARN, key=lambda v: v.rank)
-    return replace(report, verdict=verdict, reasons=(*report.reasons, reason))
-
-
-def check_targets(targets: Sequence[Target], settings: ScanSettings,
-                  progress: Progress | None = None,
-                  on_outcome: Callable[[str, SpecOutcome], None] | None = None) -> list[Checked]:
-    """Scan every checkable target (each distinct spec once per index), in input order.
-
-    ``on_outcome(index_url, outcome)`` sees each outcome as soon as it is done.
+    ``on_answer`` sees each answer as soon as it is ready; ``recorded`` are releases a resumed
+    scan already has (answered as recorded, not checked again).
     """
-    by_index: dict[str, list[str]] = {}
-    for t in targets:
-        if t.spec is not None:
-            by_index.setdefault(t.index_url, []).append(t.spec)
-    outcomes: dict[tuple[str, str], SpecOutcome] = {}
-    for url, specs in by_index.items():
-        each = functools.partial(on_outcome, url) if on_outcome is not None else None
-        group = scan_specs(specs, replace(settings, index_url=url), progress, each)
-        outcomes.update(((url, o.spec), o) for o in group)
+    requests = [t.request for t in targets if t.spec is not None]
+    answers = answer(requests, settings, trace=trace, on_answer=on_answer, recorded=recorded)
+    by_request: dict[Request, list[Answer]] = {}
+    for a in answers:  # with --all-files a request has one answer per file
+        by_request.setdefault(dataclasses.replace(a.request, planned=None), []).append(a)
     checked = []
     for t in targets:
         if t.excluded:
             checked.append(Checked(t, None))
         elif t.spec is None:
-            checked.append(Checked(t, _not_checked(t)))
+            dep = t.dependency
+            report = not_checked(dep.name or dep.spec, dep.spec, t.skip or "not a requirement",
+                                 dep.origin)
+            checked.append(Checked(t, report))
         else:
-            o = outcomes[(t.index_url, t.spec)]
-            checked.append(Checked(t, _hash_check(t, o.report), o.bad_input))
+            checked += [Checked(t, a.report, a) for a in by_request[t.request]]
     return checked

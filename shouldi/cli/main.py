@@ -32,6 +32,7 @@ LAZY_COMMANDS = {
     "ci": "shouldi.cli.ci:ci",
     "dataset": "shouldi.cli.dataset:dataset",
     "model": "shouldi.cli.model:model",
+    "report": "shouldi.cli.report:report",
 }
 
 
@@ -55,9 +56,10 @@ class _Group(click.Group):
         except ShouldiError as e:
             click.echo(f"error: {e}", err=True)
             ctx.exit(e.exit_code)
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            ctx.exit(130)
+        except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (shouldi.dataflow.pool.Interrupted)
+            signum = int(getattr(e, "signum", 2))
+            click.echo("interrupted" if signum == 2 else f"stopped by signal {signum}", err=True)
+            ctx.exit(128 + signum)
 
 
 @click.group(cls=_Group, help=__doc__, context_settings={"help_option_names": ["-h", "--help"]})
@@ -78,6 +80,21 @@ def dataflow_diagram() -> None:
     from shouldi.flow import build_flow
 
     click.echo(flow_to_mermaid(build_flow()), nl=False)
+
+
+@dataflow.command("plugins")
+def dataflow_plugins() -> None:
+    """List the plugin operations that joined the flow, and those left out (and why)."""
+    from shouldi.flow import plugin_operations, plugin_problems
+
+    problems = plugin_problems()
+    joined = [o for o in plugin_operations() if o.name not in problems]
+    for o in joined:
+        click.echo(f"{o.name}  ({o.import_path})")
+    for name, why in problems.items():
+        click.echo(f"left out: {name}: {why}", err=True)
+    if not joined and not problems:
+        click.echo("no plugins installed (entry-point group shouldi.operations)")
 
 
 @dataflow.command("export")

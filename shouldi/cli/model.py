@@ -26,6 +26,7 @@ _CUTOFF = "2022-01-01"  # shouldi.risk_model.assess.DEFAULT_CUTOFF (not imported
 
 if TYPE_CHECKING:
     from shouldi.risk_model import RiskModel
+    from shouldi.settings import Settings
 
 __all__ = ["model"]
 
@@ -180,9 +181,7 @@ def _rows_text(rows: Sequence[dict[str, Any]]) -> str:
 @_FORMAT
 @scan_options
 def predict(model_path: Path | None, specs: tuple[str, ...], dataset: Path | None, top: int,
-            fmt: str, index_url: str, timeout: float, scan_timeout: float, cache_dir: Path | None,
-            no_cache: bool, max_age: float, advisory_db: Path | None, pip_audit_osv_url: str | None,
-            no_pip_audit: bool, no_safety_cli: bool, jobs: int, policy_file: Path | None) -> None:
+            fmt: str, settings: Settings, quiet: bool) -> None:
     """Risk score (0-100) of each SPEC (scanned now) or of each record of --dataset."""
     if bool(specs) == bool(dataset):
         raise UsageError("give SPECs to scan or --dataset FILE (one of the two)")
@@ -195,27 +194,20 @@ def predict(model_path: Path | None, specs: tuple[str, ...], dataset: Path | Non
         records = list(open_source(dataset).read())
         names: list[tuple[str, str | None]] = [(str(r.get("name")), str(r.get("version"))) for r in records]
     else:
-        from shouldi.cli.runner import ScanSettings, scan_specs
-        from shouldi.policy import load_policy
+        from shouldi.api import answer
+        from shouldi.cli.dataset_build import history_checks, with_history
         from shouldi.record import report_to_record
 
-        settings = ScanSettings(
-            index_url=index_url, policy=load_policy(path=policy_file), timeout=timeout,
-            scan_timeout=scan_timeout, cache_dir=cache_dir, no_cache=no_cache, max_age=max_age,
-            advisory_db=advisory_db, pip_audit_osv_url=pip_audit_osv_url,
-            pip_audit=not no_pip_audit, safety_cli=not no_safety_cli, jobs=jobs)
-        from shouldi.cli.dataset_build import history_checks, with_history
-
         records, names = [], []
-        for outcome in scan_specs(specs, settings):
+        for outcome in answer(list(specs), settings):
             report = outcome.report
             if report.version is None:
                 bad_input = bad_input or outcome.bad_input
                 failed.append(f"{outcome.spec}: {report.reasons[0].message if report.reasons else '?'}")
                 continue
             pinned = f"{report.name}=={report.version}"
-            history = history_checks([(pinned, {})], index_url, timeout)  # advisory history unknown
-            records.append(report_to_record(with_history(report, history[pinned]), index_url))
+            history = history_checks([(pinned, {})], settings.index_url, settings.timeout)  # advisory history unknown
+            records.append(report_to_record(with_history(report, history[pinned]), settings.index_url))
             names.append((report.name, report.version))
     rows = _score_rows(loaded, names, records, top)
     if not loaded.skill.skilled:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         flow_to_mermaid,
     )
     from shouldi.dataflow.flow import DataFlow
+    from shouldi.dataflow.inputs import ALL, Missing
     from shouldi.dataflow.operation import Input, Operation, op
     from shouldi.dataflow.orchestrator import Orchestrator, run_flow
     from shouldi.dataflow.plugins import ENTRY_POINT_GROUP, discover_operations, operations_in
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
 
 # Names load on first use (PEP 562): `import shouldi.dataflow.results` alone stays cheap.
 _LAZY = {
+    "ALL": "shouldi.dataflow.inputs",
+    "Missing": "shouldi.dataflow.inputs",
     "ContextResult": "shouldi.dataflow.results",
     "DataFlow": "shouldi.dataflow.flow",
     "DataFlowError": "shouldi.dataflow.errors",
@@ -76,6 +79,7 @@ __getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 del TYPE_CHECKING, lazy_exports
 
 __all__ = [
+    "ALL",
     "ENTRY_POINT_GROUP",
     "ContextResult",
     "DataFlow",
@@ -86,6 +90,7 @@ __all__ = [
     "Failure",
     "FlowValidationError",
     "Input",
+    "Missing",
     "Operation",
     "OperationError",
     "Orchestrator",

@@ -19,6 +19,7 @@ from typing import Any, Literal, TypeVar, overload
 
 from shouldi.dataflow.definition import Definition, definition_for
 from shouldi.dataflow.errors import DefinitionError, OperationError
+from shouldi.dataflow.inputs import Missing, _All
 
 __all__ = ["Input", "Operation", "op"]
 
@@ -30,12 +31,21 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 @dataclass(frozen=True)
 class Input:
-    """One parameter of an operation and the definition that feeds it."""
+    """One parameter of an operation and the definition that feeds it.
+
+    ``explain``: the hint is ``X | Missing``, so an absent value arrives as a
+    :class:`~shouldi.dataflow.inputs.Missing` saying why. ``collect``: the hint is
+    ``Annotated[tuple[X, ...], ALL]`` (every value of ``X``, once the context is quiet); with
+    both (``Annotated[tuple[X | Missing, ...], ALL]``) every producer of ``X`` that gave
+    nothing adds a ``Missing``.
+    """
 
     param: str
     definition: Definition
     optional: bool = False
     default: Any = None
+    explain: bool = False
+    collect: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -149,12 +159,20 @@ def _build(
             raise OperationError(
                 f"Missing type hint for parameter {param.name!r} of {where}. Please add one."
             )
+        hint, explain, collect = _unwrap(hints[param.name])
         try:
-            definition = definition_for(hints[param.name])
+            definition = definition_for(hint)
         except DefinitionError as e:
             raise OperationError(f"parameter {param.name!r} of {where}: {e}") from e
         optional = param.default is not inspect.Parameter.empty
-        inputs.append(Input(param.name, definition, optional, param.default if optional else None))
+        if (explain or collect) and not optional:
+            kind = "X | Missing" if explain else "a collected input"
+            raise OperationError(
+                f"parameter {param.name!r} of {where} is {kind}: give it a default"
+                f" (= {'None' if explain else '()'}) so that it may be absent"
+            )
+        inputs.append(Input(param.name, definition, optional, param.default if optional else None,
+                            explain, collect))
     if "return" not in hints:
         raise OperationError(
             f"Missing return type hint for {where}. Please add one (-> None if it produces nothing)."
@@ -186,6 +204,24 @@ def _build(
         stage=stage,
         doc=inspect.getdoc(fn) or "",
     )
+
+
+def _unwrap(hint: Any) -> tuple[Any, bool, bool]:
+    """``(definition hint, explain, collect)`` of a parameter's hint (see :class:`Input`)."""
+    if typing.get_origin(hint) is typing.Annotated:
+        inner, *meta = typing.get_args(hint)
+        if any(isinstance(m, _All) for m in meta):
+            args = typing.get_args(inner)
+            if typing.get_origin(inner) is not tuple or len(args) != 2 or args[1] is not Ellipsis:
+                raise OperationError(f"ALL needs Annotated[tuple[X, ...], ALL], not {hint!r}")
+            element, explain, _ = _unwrap(args[0])
+            return element, explain, True
+    args = typing.get_args(hint)
+    if args and Missing in args:
+        rest = tuple(a for a in args if a is not Missing and a is not type(None))
+        if len(rest) == 1:
+            return rest[0], True, False
+    return hint, False, False
 
 
 async def call_in_executor(operation: Operation, kwargs: dict[str, Any], process_pool: Any) -> Any:

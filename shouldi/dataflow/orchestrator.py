@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import itertools
-import multiprocessing
 from collections.abc import AsyncIterator, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 from shouldi.dataflow.definition import Definition, definition_for
 from shouldi.dataflow.errors import DataFlowError
 from shouldi.dataflow.flow import DataFlow
+from shouldi.dataflow.inputs import Missing
 from shouldi.dataflow.operation import Operation, call_in_executor
 from shouldi.dataflow.results import ContextResult, Failure, RunResult, Skip, Value
 
@@ -30,6 +30,7 @@ __all__ = ["Orchestrator", "run_flow"]
 
 Seeds = Mapping[Any, Any]
 _MISSING = object()
+_COLLECT = object()
 
 
 class Orchestrator:
@@ -54,6 +55,7 @@ class Orchestrator:
         self._processing = [o for o in flow.operations if o.stage == "processing"]
         self._cleanup = [o for o in flow.operations if o.stage == "cleanup"]
         self._sources = [o for o in self._processing if not o.inputs and not o.conditions]
+        self._waiting_order = _topological(flow, self._processing)
         self._consumers: dict[str, list[Operation]] = {}
         for o in self._processing:
             for dname in {i.definition.name for i in o.inputs} | {c.name for c in o.conditions}:
@@ -71,9 +73,11 @@ class Orchestrator:
             self._pool = None
 
     def process_pool(self) -> ProcessPoolExecutor:
+        """The pool, made on first use (see :mod:`shouldi.dataflow.pool`: its workers die with us)."""
         if self._pool is None:
-            ctx = multiprocessing.get_context("forkserver")
-            self._pool = ProcessPoolExecutor(max_workers=self.process_workers, mp_context=ctx)
+            from shouldi.dataflow.pool import make_process_pool
+
+            self._pool = make_process_pool(self.process_workers)
         return self._pool
 
     async def run(self, contexts: Mapping[str, Seeds] | Iterable[tuple[str, Seeds]]) -> RunResult:
@@ -207,11 +211,16 @@ class _ContextRun:
         for consumer in self.orch._consumers.get(dname, ()):
             self.try_dispatch(consumer, dname, v)
 
-    def try_dispatch(self, o: Operation, trigger: str | None, new: Value | None) -> None:
+    def try_dispatch(self, o: Operation, trigger: str | None, new: Value | None,
+                     quiet: bool = False) -> None:
         choices: list[list[Any]] = []
         for i in o.inputs:
             dname = i.definition.name
-            if dname == trigger:
+            if i.collect:  # every value, once nothing else can produce one
+                if not quiet:
+                    return
+                choices.append([_COLLECT])
+            elif dname == trigger:
                 choices.append([new])
             elif dname in self.by_def:
                 choices.append(self.by_def[dname])
@@ -244,8 +253,14 @@ class _ContextRun:
         parents: list[int] = []
         locked: list[Value] = []
         for i, v in zip(o.inputs, combo, strict=True):
+            if v is _COLLECT:
+                found = self.by_def.get(i.definition.name, [])
+                kwargs[i.param] = tuple(x.value for x in found) + (
+                    self.explain_each(i.definition.name, found) if i.explain else ())
+                parents.extend(x.id for x in found)
+                continue
             if v is _MISSING:
-                kwargs[i.param] = i.default
+                kwargs[i.param] = self.explain(i.definition.name) if i.explain else i.default
                 continue
             kwargs[i.param] = v.value
             parents.append(v.id)
@@ -314,14 +329,19 @@ class _ContextRun:
         self.failures.append(Failure(o.name, type(e).__name__, message, parents, attempts, e))
 
     def dispatch_waiting(self) -> bool:
-        """Dispatch operations whose only missing inputs are optional. True if any started."""
-        started = False
-        for o in self.orch._processing:
+        """Dispatch the first operation (in the flow's topological order) whose only missing
+        inputs are optional or collected; True if one started.
+
+        One at a time: an operation downstream of another waiting one must see what that one
+        produces, so the context is driven to quiet again before the next is tried.
+        """
+        for o in self.orch._waiting_order:
             if o.name in self.dispatched or o.name in self.skipped_ops:
                 continue
-            self.try_dispatch(o, None, None)
-            started = started or o.name in self.dispatched
-        return started
+            self.try_dispatch(o, None, None, quiet=True)
+            if o.name in self.dispatched:
+                return True
+        return False
 
     def record_skips(self) -> None:
         for o in self.orch._processing:
@@ -330,7 +350,74 @@ class _ContextRun:
             missing = [i.definition.name for i in o.inputs if i.definition.name not in self.by_def]
             missing += [c.name for c in o.conditions if c.name not in self.by_def]
             self.skipped_ops.add(o.name)
-            self.skipped.append(Skip(o.name, self.why_missing(missing)))
+            self.skipped.append(Skip(o.name, self.why_missing(missing), missing[0] if missing else None))
+
+    def explain(self, dname: str, depth: int = 0) -> Missing:
+        """Why ``dname`` has no value: a producer failed, was skipped (and why, down to the
+        first cause), or ran and returned nothing."""
+        producers = self.flow.producers.get(dname, ())
+        names = {p.name for p in producers}
+        failure = next((f for f in self.failures if f.operation in names), None)
+        if failure is not None:
+            return Missing(dname, "failed", f"{failure.operation} failed: {failure.message}",
+                           failure.operation, failure.error_type, failure.operation,
+                           failure.exception)
+        recorded = {s.operation: s for s in self.skipped if s.operation in names}
+        skips = [k for p in producers if (k := recorded.get(p.name) or self.pending_skip(p))]
+        causes = [(k, self.explain(k.cause, depth + 1) if k.cause and depth < 32 else None)
+                  for k in skips]
+        for skip, root in causes:
+            if root is not None and root.why == "failed":
+                return Missing(dname, "failed", root.message, skip.operation, root.error_type,
+                               root.root, root.exception)
+        if causes:
+            skip, root = causes[0]
+            return Missing(dname, "skipped", f"{skip.operation} did not run: {skip.reason}",
+                           skip.operation, None, root.root if root else skip.operation)
+        if producers:
+            return Missing(dname, "not produced", f"{producers[0].name} produced no {dname}",
+                           producers[0].name, None, producers[0].name)
+        return Missing(dname, "not given", f"no value of {dname!r} was given")
+
+    def explain_each(self, dname: str, found: list[Value]) -> tuple[Missing, ...]:
+        """A :class:`Missing` for each producer of ``dname`` that gave no value."""
+        gave = {v.operation for v in found}
+        out = []
+        for p in self.flow.producers.get(dname, ()):
+            if p.name in gave:
+                continue
+            failure = next((f for f in self.failures if f.operation == p.name), None)
+            if failure is not None:
+                out.append(Missing(dname, "failed", f"{p.name} failed: {failure.message}", p.name,
+                                   failure.error_type, p.name, failure.exception))
+                continue
+            skip = next((s for s in self.skipped if s.operation == p.name), None)
+            skip = skip or self.pending_skip(p)
+            if skip is not None:
+                root = self.explain(skip.cause, 1) if skip.cause else None
+                if root is not None and root.why == "failed":
+                    out.append(Missing(dname, "failed", root.message, p.name, root.error_type,
+                                       root.root, root.exception))
+                else:
+                    out.append(Missing(dname, "skipped", f"{p.name} did not run: {skip.reason}",
+                                       p.name, None, root.root if root else p.name))
+            else:
+                out.append(Missing(dname, "not produced", f"{p.name} produced no {dname}",
+                                   p.name, None, p.name))
+        return tuple(out)
+
+    def pending_skip(self, o: Operation) -> Skip | None:
+        """The skip ``o`` will get, if it cannot run for want of an input or a condition."""
+        if o.name in self.dispatched:
+            return None
+        for c in o.conditions:
+            vals = self.by_def.get(c.name)
+            if vals and not vals[-1].value:
+                return Skip(o.name, f"condition {c.name!r} is false")
+        for i in o.inputs:
+            if not i.optional and i.definition.name not in self.by_def:
+                return Skip(o.name, self.why_missing([i.definition.name]), i.definition.name)
+        return None
 
     def why_missing(self, missing: list[str]) -> str:
         reasons = []
@@ -380,6 +467,18 @@ async def _shielded(coro: Any) -> None:
             cancelled = True
     if cancelled:
         raise asyncio.CancelledError
+
+
+def _topological(flow: DataFlow, ops: list[Operation]) -> list[Operation]:
+    """``ops`` ordered so that every producer comes before its consumers."""
+    import graphlib
+
+    by_name = {o.name: o for o in ops}
+    deps: dict[str, set[str]] = {o.name: set() for o in ops}
+    for o in ops:
+        for dname in {i.definition.name for i in o.inputs} | {c.name for c in o.conditions}:
+            deps[o.name] |= {p.name for p in flow.producers.get(dname, ()) if p.name in by_name}
+    return [by_name[n] for n in graphlib.TopologicalSorter(deps).static_order()]
 
 
 def _value_id(v: Value) -> int:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import importlib.metadata
 import types
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shouldi.dataflow.operation import Operation
+if TYPE_CHECKING:  # cheap to import: the answer cache keys on the entry points alone
+    from shouldi.dataflow.operation import Operation
 
 __all__ = ["ENTRY_POINT_GROUP", "PluginLoad", "discover_operations", "operations_in"]
 
@@ -35,6 +36,8 @@ class PluginLoad:
 
 def operations_in(obj: Any) -> tuple[Operation, ...]:
     """The operations a module, an operation or a sequence of operations holds."""
+    from shouldi.dataflow.operation import Operation
+
     if isinstance(obj, Operation):
         return (obj,)
     if isinstance(obj, types.ModuleType):

@@ -4,14 +4,17 @@ A package's report already carries a verdict and its reasons (:mod:`shouldi.verd
 gate re-reads the reasons under the CI's own options:
 
 - a reason an allowlist entry covers does not count (and says which entry allowed it); an
-  *expired* entry allows nothing, and the reason says which entry expired;
+  *expired* entry allows nothing, and the reason says which entry expired. An allowlist
+  covers findings only: "could not check", "no such project", an unresolvable or unreadable
+  requirement (reasons that are not ``allowable``) always count, whatever the entry says;
 - an advisory below ``severity_floor`` does not count (advisories of unknown severity count
   as high, as in the verdict);
 - ``max_risk_score`` fails a package whose risk-model score reaches it (no score: ignored);
 - ``fail_on_warn`` makes a counted warning fail.
 
 The package's outcome is the worst counted reason (``pass`` when none counts); the run exits
-1 if any package fails, else 3 if any could not be checked, else 0 — as ``shouldi install``.
+2 if any requirement named nothing real (bad input), else 1 if any package fails, else 3 if
+any could not be checked, else 0 — as ``shouldi install``.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from shouldi.errors import EXIT_ERROR, EXIT_FAIL, EXIT_OK
+from shouldi.errors import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_FAIL, EXIT_OK
 from shouldi.gate.allowlist import AllowEntry, Allowlist
 from shouldi.inputs import Dependency
 from shouldi.results import Severity
@@ -79,8 +82,14 @@ class GateResult:
     warnings: tuple[str, ...] = ()
 
     @property
+    def bad_input(self) -> bool:
+        return any(p.report is not None and p.report.input_error for p in self.packages)
+
+    @property
     def exit_code(self) -> int:
         outcomes = [p.outcome for p in self.packages]
+        if self.bad_input:
+            return EXIT_BAD_INPUT
         if Verdict.FAIL in outcomes:
             return EXIT_FAIL
         return EXIT_ERROR if Verdict.ERROR in outcomes else EXIT_OK
@@ -101,7 +110,8 @@ def _advisory_ids(reason: Reason, report: PackageReport) -> frozenset[str]:
 def _judge(reason: Reason, report: PackageReport, entries: Sequence[AllowEntry], today: date,
            options: GateOptions, used: set[int]) -> GateReason:
     ids = _advisory_ids(reason, report)
-    covering = [e for e in entries if e.matches(report.name, report.version, reason, ids)]
+    covering = [e for e in entries if reason.allowable
+                and e.matches(report.name, report.version, reason, ids)]
     live = [e for e in covering if not e.expired(today)]
     if live:
         used.add(live[0].number)
@@ -133,7 +143,7 @@ def _package(dep: Dependency, report: PackageReport | None, entries: Sequence[Al
     reasons = list(report.reasons)
     if not reasons and report.verdict is not Verdict.PASS:  # a verdict must have a reason
         reasons.append(Reason("scan", Severity.HIGH, f"verdict {report.verdict.value}", None,
-                              report.verdict))
+                              report.verdict, allowable=False))
     risk = _risk(report, options)
     if risk is not None:
         reasons.append(risk)

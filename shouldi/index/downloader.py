@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from shouldi.index.cache import ArtifactCache
+from shouldi.cache.artifacts import ArtifactCache
 from shouldi.index.client import describe_http_error
 from shouldi.index.errors import IntegrityError, PackageIndexError
 from shouldi.results import Artifact

@@ -5,7 +5,9 @@ Every failure to resolve, describe or download a release is one of these; librar
 
     ShouldiError
     ├── UsageError                 exit 2
-    │   └── BadSpec                the spec does not parse, or is a direct URL
+    │   ├── BadSpec                the spec does not parse, or is a direct URL
+    │   └── BadTarget              a bad --python-version/--platform/..., or a --python
+    │                              interpreter that cannot be run or asked
     └── PackageIndexError          exit 3: network trouble, server errors after
         │                          retries, garbage bodies
         ├── NotFound               exit 2: no such project, or no matching version
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 from shouldi.errors import EXIT_BAD_INPUT, ShouldiError, UsageError
 
-__all__ = ["BadSpec", "IndexError_", "IntegrityError", "NotFound", "PackageIndexError"]
+__all__ = ["BadSpec", "BadTarget", "IndexError_", "IntegrityError", "NotFound", "PackageIndexError"]
 
 
 class PackageIndexError(ShouldiError):
@@ -42,3 +44,8 @@ class NotFound(PackageIndexError):
 
 class IntegrityError(PackageIndexError):
     """A download does not match what the index promised (hash, length) or is too large."""
+
+
+class BadTarget(UsageError):
+    """A target environment that cannot be used: a bad option value, or an interpreter
+    (``--python PATH``) that cannot be run or asked."""

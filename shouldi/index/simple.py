@@ -3,6 +3,12 @@
 We ask for PEP 691 JSON and accept HTML; the response's media type decides the parser.
 Relative URLs resolve against the response's final URL (after redirects), or an HTML
 ``<base href>``. Only http(s) file URLs are kept.
+
+PEP 658/714: a file whose core metadata the index serves at ``<file url>.metadata`` is
+announced by ``core-metadata`` (JSON) / ``data-core-metadata`` (HTML), or by the older
+PEP 658 names ``data-dist-info-metadata``; the new name wins when both are given, as PEP
+714 asks. The value is ``true`` or a hash mapping (``sha256=<hex>`` in HTML); a hash of
+another kind still means "served", only without a digest we can check.
 """
 
 from __future__ import annotations
@@ -94,6 +100,7 @@ def parse_json_page(body: bytes, page_url: str) -> tuple[Artifact, ...]:
         yanked = entry.get("yanked", False)
         requires_python = entry.get("requires-python")
         size = entry.get("size")
+        served, digest = _json_core_metadata(entry)
         out.append(
             Artifact(
                 filename=filename,
@@ -104,9 +111,30 @@ def parse_json_page(body: bytes, page_url: str) -> tuple[Artifact, ...]:
                 upload_time=parse_datetime(entry.get("upload-time")),
                 yanked=yanked is True or isinstance(yanked, str),
                 requires_python=requires_python if isinstance(requires_python, str) else None,
+                core_metadata=served,
+                core_metadata_sha256=digest,
             )
         )
     return tuple(out)
+
+
+def _json_core_metadata(entry: Mapping[str, object]) -> tuple[bool, str | None]:
+    value = entry.get("core-metadata", entry.get("data-dist-info-metadata", False))
+    if isinstance(value, dict):
+        digest = value.get("sha256")
+        return True, digest.lower() if isinstance(digest, str) and digest else None
+    return value is True, None
+
+
+def _html_core_metadata(attrs: Mapping[str, str | None]) -> tuple[bool, str | None]:
+    for key in ("data-core-metadata", "data-dist-info-metadata"):
+        if key in attrs:
+            value = (attrs[key] or "").strip()
+            if value.lower() == "false":
+                return False, None
+            algo, _, digest = value.partition("=")
+            return True, digest.lower() if algo.lower() == "sha256" and digest else None
+    return False, None
 
 
 class _AnchorParser(HTMLParser):
@@ -165,6 +193,7 @@ def parse_html_page(html: str, page_url: str) -> tuple[Artifact, ...]:
             continue
         filename = text or unquote(urlsplit(url).path.rsplit("/", 1)[-1])
         algo, _, digest = fragment.partition("=")
+        served, metadata_digest = _html_core_metadata(attrs)
         out.append(
             Artifact(
                 filename=filename,
@@ -173,6 +202,8 @@ def parse_html_page(html: str, page_url: str) -> tuple[Artifact, ...]:
                 kind=_kind(filename),
                 yanked="data-yanked" in attrs,
                 requires_python=attrs.get("data-requires-python") or None,
+                core_metadata=served,
+                core_metadata_sha256=metadata_digest,
             )
         )
     return tuple(out)

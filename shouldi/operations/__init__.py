@@ -5,6 +5,7 @@ from __future__ import annotations
 from shouldi.operations.advisories import (
     local_advisories,
     merge_advisory_answers,
+    osv_advisories,
     pip_audit_advisories,
     pypi_json_advisories,
     safety_advisories,
@@ -16,6 +17,7 @@ from shouldi.operations.cache import (
     lookup_cached_scan,
     scan_needed,
     store_cached_scan,
+    tree_needed,
 )
 from shouldi.operations.fetch import (
     archive_check,
@@ -23,11 +25,19 @@ from shouldi.operations.fetch import (
     extract_artifact,
     fetch_package_metadata,
     make_scratch,
+    release_wanted,
     remove_scratch,
     resolve_release,
+    spec_wanted,
 )
 from shouldi.operations.scan import bandit_scan, heuristics_scan, metadata_scan, typosquat_scan
-from shouldi.operations.score import preload_risk_model, score_release
+from shouldi.operations.score import (
+    gather_checks,
+    hash_check,
+    judge_release,
+    preload_risk_model,
+    risk_score,
+)
 
 __all__ = [
     "archive_check",
@@ -38,20 +48,27 @@ __all__ = [
     "download_artifact",
     "extract_artifact",
     "fetch_package_metadata",
+    "gather_checks",
+    "hash_check",
     "heuristics_scan",
+    "judge_release",
     "local_advisories",
     "lookup_cached_scan",
     "make_scratch",
     "merge_advisory_answers",
     "metadata_scan",
+    "osv_advisories",
     "pip_audit_advisories",
     "preload_risk_model",
     "pypi_json_advisories",
+    "release_wanted",
     "remove_scratch",
     "resolve_release",
+    "risk_score",
     "safety_advisories",
     "scan_needed",
-    "score_release",
+    "spec_wanted",
     "store_cached_scan",
+    "tree_needed",
     "typosquat_scan",
 ]

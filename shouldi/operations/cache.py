@@ -2,37 +2,39 @@
 
 The wiring (in :func:`shouldi.flow.build_flow`)::
 
-    Release ─ lookup_cached_scan ─ CacheLookup ─┬─ scan_needed ─ ScanNeeded ─ (condition of make_scratch)
+    Release ─ lookup_cached_scan ─ CacheLookup ─┬─ scan_needed ─ ScanNeeded ─ (condition of the scanners)
+                                                ├─ tree_needed ─ TreeNeeded ─ (condition of make_scratch)
                                                 ├─ cached_archive / cached_bandit / cached_heuristics
                                                 └─ store_cached_scan (after a real scan)
 
 On a hit the three cached ops produce ``ArchiveCheck``, ``BanditResult`` and
-``HeuristicsResult`` and ``make_scratch`` is skipped, so nothing is downloaded or scanned; on a
-miss they produce nothing and the usual path runs, after which ``store_cached_scan`` stores
-what it found. Advisories, metadata and typosquatting run either way (see
-:mod:`shouldi.result_cache`). The cache lives in ``Session.extra[RESULT_CACHE]``; without it
-every look-up misses.
+``HeuristicsResult`` and the scanners are skipped; unless a plugin reads the extracted tree
+(seed :data:`~shouldi.operations.definitions.TreeForPlugins`), nothing is downloaded or
+extracted either. On a miss the cached ops produce nothing and the usual path runs, after which
+``store_cached_scan`` stores what it found. Advisories, metadata and typosquatting run either
+way (see :mod:`shouldi.cache.scans`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shouldi.cache import Cache
+from shouldi.cache.scans import CodeScan
 from shouldi.dataflow import op
 from shouldi.operations.definitions import (
     ArchiveCheck,
     BanditResult,
     HeuristicsResult,
     ScanNeeded,
-    Session,
+    TreeForPlugins,
+    TreeNeeded,
+    Wanted,
 )
-from shouldi.result_cache import CodeScan, ResultCache
 from shouldi.results import Release
 
-__all__ = ["RESULT_CACHE", "CacheLookup", "cached_archive", "cached_bandit", "cached_heuristics",
-           "lookup_cached_scan", "scan_needed", "store_cached_scan"]
-
-RESULT_CACHE = "result_cache"
+__all__ = ["CacheLookup", "cached_archive", "cached_bandit", "cached_heuristics",
+           "lookup_cached_scan", "scan_needed", "store_cached_scan", "tree_needed"]
 
 
 @dataclass(frozen=True)
@@ -42,23 +44,23 @@ class CacheLookup:
     hit: CodeScan | None
 
 
-def _cache(session: Session) -> ResultCache | None:
-    cache = session.extra.get(RESULT_CACHE)
-    return cache if isinstance(cache, ResultCache) else None
-
-
-@op
-def lookup_cached_scan(release: Release, session: Session) -> CacheLookup:
+@op(conditions=[Wanted])
+def lookup_cached_scan(release: Release, cache: Cache) -> CacheLookup:
     """A hit needs a cache and a published sha256 (what the earlier download verified)."""
-    cache, sha256 = _cache(session), release.artifact.sha256
-    if cache is None or not sha256:
+    scans, sha256 = cache.scans, release.artifact.sha256
+    if scans is None or not sha256:
         return CacheLookup(None)
-    return CacheLookup(cache.get(sha256))
+    return CacheLookup(scans.get(sha256))
 
 
 @op(executor="inline")
 def scan_needed(lookup: CacheLookup) -> ScanNeeded:
     return ScanNeeded(lookup.hit is None)
+
+
+@op(executor="inline")
+def tree_needed(lookup: CacheLookup, plugins: TreeForPlugins | None = None) -> TreeNeeded:
+    return TreeNeeded(lookup.hit is None or bool(plugins))
 
 
 @op(executor="inline")
@@ -77,10 +79,12 @@ def cached_heuristics(lookup: CacheLookup) -> HeuristicsResult | None:
 
 
 @op
-def store_cached_scan(release: Release, session: Session, lookup: CacheLookup,
+def store_cached_scan(release: Release, cache: Cache, lookup: CacheLookup,
                       archive: ArchiveCheck, bandit: BanditResult,
                       heuristics: HeuristicsResult) -> None:
-    """After a real scan, keep its results (only those that would not change if run again)."""
-    cache, sha256 = _cache(session), release.artifact.sha256
-    if lookup.hit is None and cache is not None and sha256:
-        cache.put(sha256, CodeScan(archive, bandit, heuristics))
+    """After a real scan, keep its results (only those that would not change if run again).
+
+    Never raises for the cache's sake: a cache that cannot be written costs speed only."""
+    scans, sha256 = cache.scans, release.artifact.sha256
+    if lookup.hit is None and scans is not None and sha256:
+        scans.put(sha256, CodeScan(archive, bandit, heuristics))

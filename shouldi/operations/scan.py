@@ -17,8 +17,11 @@ from shouldi.operations.definitions import (
     Extraction,
     HeuristicsResult,
     MetadataResult,
-    Session,
+    Now,
+    ScanLimits,
+    ScanNeeded,
     TyposquatResult,
+    Wanted,
 )
 from shouldi.results import CheckResult, PackageMetadata, Release, Status
 
@@ -32,17 +35,17 @@ def _nothing_to_scan(check: str) -> CheckResult:
     return CheckResult(check, Status.SKIPPED, reason="nothing to scan: the archive was refused")
 
 
-@op
-def bandit_scan(extraction: Extraction, session: Session) -> BanditResult:
+@op(conditions=[ScanNeeded])
+def bandit_scan(extraction: Extraction, limits: ScanLimits) -> BanditResult:
     """bandit over the tree, split across worker processes (bandit has no parallel mode)."""
     if extraction.tree is None:
         return BanditResult(_nothing_to_scan("bandit"))
     from shouldi.scanners.bandit import BanditScanner
 
-    return BanditResult(BanditScanner(timeout=session.scan_timeout).scan(extraction.tree.root))
+    return BanditResult(BanditScanner(timeout=limits.scan_timeout).scan(extraction.tree.root))
 
 
-@op(executor="process")
+@op(executor="process", conditions=[ScanNeeded])
 def heuristics_scan(extraction: Extraction) -> HeuristicsResult:
     """Our AST heuristics for install-time and malicious code (in a process: CPU-bound)."""
     if extraction.tree is None:
@@ -53,12 +56,12 @@ def heuristics_scan(extraction: Extraction) -> HeuristicsResult:
 
 
 @op
-def metadata_scan(release: Release, metadata: PackageMetadata, session: Session) -> MetadataResult:
+def metadata_scan(release: Release, metadata: PackageMetadata, now: Now | None = None
+                  ) -> MetadataResult:
     """Age, release history, missing project information, yanked."""
     from shouldi.scanners.metadata import metadata_signals
 
-    now = session.now or datetime.now(timezone.utc)
-    return MetadataResult(metadata_signals(metadata, release, now))
+    return MetadataResult(metadata_signals(metadata, release, now or datetime.now(timezone.utc)))
 
 
 @functools.lru_cache(maxsize=1)
@@ -68,7 +71,7 @@ def _popular() -> PopularNames:
     return PopularNames.load()
 
 
-@op
+@op(conditions=[Wanted])
 def typosquat_scan(release: Release) -> TyposquatResult:
     """Names one or two edits away from a popular package, or a known confusion of one."""
     from shouldi.scanners.typosquat import typosquat_check

@@ -35,8 +35,8 @@ from sklearn.pipeline import Pipeline
 from shouldi.risk_model.data import Matrix, records_matrix
 from shouldi.risk_model.drift import drifted, ranges_from_json
 from shouldi.risk_model.pipeline import single_threaded
-from shouldi.risk_model.score_cache import shipped_model_path
-from shouldi.risk_model.skill import skill
+from shouldi.risk_model.shipped import shipped_model_path
+from shouldi.risk_model.skill import shipped_skill, skill
 from shouldi.risk_model.words import priority_line
 from shouldi.verdict import PackageReport, RiskScore
 
@@ -219,11 +219,17 @@ def check_max_risk_score(limit: float | None, model: RiskModel | None) -> None:
 
 
 def default_model() -> RiskModel | None:
-    """The shipped model, verified and loaded once per process (``None`` if not shipped).
+    """The shipped model for scoring, verified and loaded once per process; ``None`` if none
+    is shipped **or if it has no measured skill** (its score must not be shown anywhere; the
+    reason is :func:`shouldi.risk_model.skill.shipped_skill`). Without skill nothing is
+    loaded: scikit-learn is not even imported.
 
     Thread-safe: the flow loads it in a thread while packages are scanned
     (:func:`~shouldi.operations.score.preload_risk_model`), and a caller that asks meanwhile
     waits for that load instead of starting a second one."""
+    judged = shipped_skill()
+    if judged is None or not judged.skilled:
+        return None
     with _DEFAULT_LOCK:
         return _load_default_model()
 
@@ -231,6 +237,9 @@ def default_model() -> RiskModel | None:
 def preload_default_model() -> None:
     """Load the shipped model now, unless another thread already is: never waits, so
     concurrent packages do not each hold a worker thread for the ~3 s import."""
+    judged = shipped_skill()
+    if judged is None or not judged.skilled:
+        return
     if _DEFAULT_LOCK.acquire(blocking=False):
         try:
             _load_default_model()

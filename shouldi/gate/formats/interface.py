@@ -24,7 +24,7 @@ def where(package: GatePackage) -> str:
 
 def headline(result: GateResult) -> str:
     """One line: the gate's answer and the counts, e.g. ``fail: 1 fail, 3 pass (exit 1)``."""
-    answer = {0: "pass", 1: "fail", 3: "could not check everything"}[result.exit_code]
+    answer = {0: "pass", 1: "fail", 2: "bad input", 3: "could not check everything"}[result.exit_code]
     counts = [f"{result.count(v)} {v.value}" for v in (Verdict.FAIL, Verdict.ERROR, Verdict.WARN,
                                                        Verdict.PASS) if result.count(v)]
     excluded = sum(1 for p in result.packages if p.outcome is None)

@@ -1,19 +1,23 @@
 """A content-addressed artifact cache, so a second scan of a release downloads nothing.
 
-Files are stored by their sha256 (``<root>/ab/abcdef...``). Writes are atomic (temp file in
+Files are stored by their sha256 (``<root>/ab/abcdef...``), written atomically (temp file in
 the same directory, then ``os.replace``), so a crash never leaves a half file under a valid
-key. Readers still verify the hash when copying out (see :func:`shouldi.index.download`).
+key. Readers still verify the hash when copying out (see :func:`shouldi.index.download`); an
+entry that is not a regular file (a FIFO, a symlink, a directory) is a miss. A cache that
+cannot be written is skipped.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 
-from shouldi.paths import cache_root
+from shouldi.cache.paths import cache_root
 
 __all__ = ["ArtifactCache", "default_cache_root"]
 
@@ -44,24 +48,38 @@ class ArtifactCache:
         return self.root / key[:2] / key
 
     def get(self, sha256: str) -> Path | None:
-        """The cached file for ``sha256``, or None."""
+        """The cached file for ``sha256`` if it is a regular file; else None."""
         path = self.path_for(sha256)
-        return path if path.is_file() else None
+        try:
+            st = path.lstat()
+        except OSError:
+            return None
+        return path if stat.S_ISREG(st.st_mode) else None
 
-    def put(self, sha256: str, src: Path) -> Path:
-        """Copy ``src`` (already verified by the caller) into the cache; return its path."""
+    def put(self, sha256: str, src: Path) -> Path | None:
+        """Copy ``src`` (already verified by the caller) into the cache; its path, or None
+        when the cache cannot be written (never raises ``OSError``)."""
         dest = self.path_for(sha256)
-        dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".tmp-")
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".tmp-")
+        except OSError:
+            return None
         try:
             with os.fdopen(fd, "wb") as out, src.open("rb") as inp:
                 shutil.copyfileobj(inp, out, 1 << 20)
             Path(tmp).replace(dest)
+        except OSError:
+            with contextlib.suppress(OSError):
+                Path(tmp).unlink()
+            return None
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                Path(tmp).unlink()
             raise
         return dest
 
     def discard(self, sha256: str) -> None:
         """Forget an entry (e.g. one that no longer matches its digest)."""
-        self.path_for(sha256).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            self.path_for(sha256).unlink(missing_ok=True)
