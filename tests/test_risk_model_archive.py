@@ -241,7 +241,6 @@ def test_preloading_never_waits_for_a_load_in_progress(monkeypatch):
     import threading
 
     from shouldi.risk_model import predict
-
     from shouldi.risk_model.skill import Skill
 
     calls = []
