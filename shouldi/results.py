@@ -22,6 +22,7 @@ __all__ = [
     "Finding",
     "PackageMetadata",
     "Release",
+    "ReleaseUpload",
     "Severity",
     "Status",
     "VulnId",
@@ -96,6 +97,15 @@ class Release:
 
 
 @dataclass(frozen=True)
+class ReleaseUpload:
+    """One version of a project and the first upload time of any of its files."""
+
+    version: str
+    uploaded: datetime
+    yanked: bool = False  # every file of it is yanked (as of the metadata fetch, not of then)
+
+
+@dataclass(frozen=True)
 class PackageMetadata:
     """What the JSON API says about a project. ``None`` means unknown (no JSON API, or absent)."""
 
@@ -117,6 +127,9 @@ class PackageMetadata:
     yanked_reason: str | None = None
     vulnerabilities: tuple[Advisory, ...] | None = None  # None: not known for this release
     ownership: Mapping[str, object] | None = None
+    #: Every version that has files, with its first upload, oldest first: the history the risk
+    #: model's as-of-upload features are computed from (empty: unknown, e.g. no JSON API).
+    history: tuple[ReleaseUpload, ...] = ()
 
 
 @dataclass(frozen=True)
