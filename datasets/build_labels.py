@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import json
 import os
 import random
 import sys
@@ -54,10 +53,16 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pypi_cache import DEFAULT_CACHE, cached, fetch_all  # noqa: E402
+from pypi_cache import DEFAULT_CACHE, cached, fetch_all
 
-from shouldi.advisories.osv import OsvRecord, load_documents, match_version, parse_record, parse_timestamp  # noqa: E402
-from shouldi.risk_model.labels import DatedAdvisory, label_release  # noqa: E402
+from shouldi.advisories.osv import (
+    OsvRecord,
+    load_documents,
+    match_version,
+    parse_record,
+    parse_timestamp,
+)
+from shouldi.risk_model.labels import DatedAdvisory, label_release
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOT = ROOT.parent / "shared" / "data" / "pypa-advisory-database.tar.gz"

@@ -292,6 +292,28 @@ class AdvisoryStore:
         found, notes = _matching(rows, name, version)
         return StoreLookup(data_time, found, notes)
 
+    def published_times(self, name: str) -> tuple[datetime, ...] | None:
+        """When each (non-withdrawn) advisory about project ``name`` (canonical) was published,
+        oldest first; ``None`` when the store does not exist or holds no advisories. For the
+        risk model's "advisories of the project before this upload"."""
+        with self._reading() as conn:
+            if conn is None or not self._schema_version(conn):
+                return None
+            if conn.execute("SELECT 1 FROM advisories LIMIT 1").fetchone() is None:
+                return None
+            rows = conn.execute(
+                "SELECT DISTINCT a.doc FROM affected f JOIN advisories a ON a.id = f.advisory_id"
+                " WHERE f.package = ? AND a.withdrawn = 0", (name,)).fetchall()
+        times = []
+        for (doc,) in rows:
+            try:
+                when = _unstamp(json.loads(doc).get("published"))
+            except (ValueError, TypeError, AttributeError):
+                continue
+            if when is not None:
+                times.append(when)
+        return tuple(sorted(times))
+
     def matches(self, name: str, version: str) -> tuple[tuple[Advisory, ...], tuple[str, ...]]:
         """Non-withdrawn advisories affecting ``name==version``, and notes on ranges that could
         not be evaluated. ``name`` must already be canonical (PEP 503)."""

@@ -30,7 +30,13 @@ from shouldi.operations.fetch import (
     resolve_release,
     spec_wanted,
 )
-from shouldi.operations.scan import bandit_scan, heuristics_scan, metadata_scan, typosquat_scan
+from shouldi.operations.scan import (
+    bandit_scan,
+    heuristics_scan,
+    history_scan,
+    metadata_scan,
+    typosquat_scan,
+)
 from shouldi.operations.score import (
     gather_checks,
     hash_check,
@@ -51,6 +57,7 @@ __all__ = [
     "gather_checks",
     "hash_check",
     "heuristics_scan",
+    "history_scan",
     "judge_release",
     "local_advisories",
     "lookup_cached_scan",

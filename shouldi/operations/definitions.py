@@ -27,6 +27,7 @@ __all__ = [
     "Extraction",
     "HashPins",
     "HeuristicsResult",
+    "HistoryResult",
     "HttpClient",
     "IndexUrl",
     "InputCheck",
@@ -106,6 +107,7 @@ BanditResult = NewType("BanditResult", CheckResult)
 HeuristicsResult = NewType("HeuristicsResult", CheckResult)
 MetadataResult = NewType("MetadataResult", CheckResult)
 TyposquatResult = NewType("TyposquatResult", CheckResult)
+HistoryResult = NewType("HistoryResult", CheckResult)  # the project's history as of the upload
 ArchiveCheck = NewType("ArchiveCheck", CheckResult)
 InputCheck = NewType("InputCheck", CheckResult)  # what the user pinned vs what was judged
 PluginCheck = NewType("PluginCheck", CheckResult)  # a check added by a plugin (shouldi.plugins)

@@ -33,6 +33,8 @@ __all__ = ["MAX_INFO_REASONS", "STALE_DATA_CHECK", "advisory_reasons", "finding_
 
 #: The check name of "advisory data is N days old" (a fact about the run: said once).
 STALE_DATA_CHECK = "advisory-data"
+#: Checks that only feed the risk model: they never add a reason (not even "could not check").
+INFORMS_ONLY = frozenset({"history"})
 #: Checks whose "could not check" reason is already one line that says what to do (the
 #: advisory sources: :func:`shouldi.advisories.messages.problem_line`): printed as it is.
 _SAYS_IT_ALL = frozenset({"advisories"})
@@ -121,6 +123,8 @@ def unchecked_reasons(items: Iterable[tuple[str, CheckResult | Missing, bool]]) 
     groups: dict[str, tuple[list[str], str, bool]] = {}
     out: list[Reason] = []
     for check, given, required in items:
+        if check in INFORMS_ONLY:
+            continue
         if isinstance(given, Missing):
             cause, why = (given.root or given.message), given.message
         elif given.status is Status.OK:
