@@ -24,7 +24,7 @@ import httpx
 
 from shouldi.index.client import make_client
 
-DEFAULT_CACHE = Path("/tmp/shouldi-risk-pypi")
+DEFAULT_CACHE = Path(tempfile.gettempdir()) / "shouldi-risk-pypi"
 BASE = "https://pypi.org/pypi"
 
 
