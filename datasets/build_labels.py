@@ -1,30 +1,41 @@
-"""Build ``datasets/labels.csv``: real PyPI releases labelled "a known vulnerability affects it".
+"""Build ``datasets/labels.csv``: real PyPI releases labelled by the risk model's question.
 
-Run from the project root (it reads ``../shared/data/pypa-advisory-database.tar.gz``)::
+Run from the project root (reads ``../shared/data/pypa-advisory-database.tar.gz``; caches PyPI
+JSON under ``/tmp/shouldi-risk-pypi``)::
 
     .venv/bin/python datasets/build_labels.py --output datasets/labels.csv
 
-Label sources (a release is positive when any of them says it is affected):
+**Question** (:mod:`shouldi.risk_model.labels`): will an advisory affecting this release be
+published within 12 months of its upload? The advisories are the PyPA advisory database
+snapshot's (OSV YAML, 2024-10-10; a subset *of packages*: 529 projects, each with its
+advisories), matched with OSV range semantics (:func:`shouldi.advisories.osv.match_version`)
+and dated by ``published``. The label data's time is the snapshot's: a window must end 60
+days before it, so the newest releases are from August 2023.
 
-- ``pypa``: the PyPA advisory database snapshot (OSV YAML), imported into a throw-away
-  :class:`~shouldi.advisories.AdvisoryStore` and matched with OSV range semantics;
-- ``safety-db``: the frozen ``safety-db`` package (installed in the dev venv), read as data;
-- ``pypi-json``: PyPI's ``vulnerabilities`` of the project's *latest* release (all PyPI gives).
+PyPI's JSON was to be the second source, but the per-version endpoint
+(``/pypi/<name>/<version>/json``) answers 404 from here, and the project endpoint lists
+``vulnerabilities`` for the *latest* release only, without dates: it is used to leave out a
+project the snapshot does not name but PyPI knows to be affected (its older releases could be
+unknown positives), never to label.
 
-Projects come from two pools: projects named in the advisory snapshot (up to two affected
-releases and one unaffected, e.g. fixed, release each) and popular projects
-(``shouldi/data/popular_packages.txt``) that no source knows (up to two releases each). A popular
-project whose latest release has PyPI vulnerabilities is dropped: the snapshot is a subset, so
-its older releases could be unknown positives. Only releases uploaded on or before the snapshot
-date, with a non-yanked sdist or wheel listed in ``/pypi/<name>/json`` "releases", and small
-enough to scan in reasonable time, are kept. Rows are shuffled (seeded) so that a partial
-``dataset build`` over the file still sees both classes. One JSON request per chosen project.
+**Projects:** every project the snapshot names (with or without an advisory in the window),
+and ``--clean-projects`` projects drawn at random (seeded) from the 5,000 most downloaded that
+the snapshot does not name and whose latest release PyPI knows no vulnerability of.
+**Releases:** final PEP 440 releases with a non-yanked sdist or wheel, a file of at most 6 MiB
+(so a scan finishes), first uploaded from 2010-01-01 to ``--last-upload``; per project up to
+``--per-era`` uploaded before 2021 and as many from mid-2021 on, at random (the time split
+trains on the first and tests on the second). A release whose label is unknown is left out and
+counted. Rows are shuffled so a partial ``dataset build`` still holds both classes and eras.
+
+Columns: ``name, version, label, label_source, date`` (first upload, UTC), ``advisory_ids``
+(published within the window), ``project_advisories`` (publication times of every advisory of
+the project in the snapshot, ISO, space separated: the input of the
+``history.past_advisories*`` features, which count only those before ``date``).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import csv
 import io
 import os
@@ -32,52 +43,68 @@ import random
 import sys
 import tarfile
 import tempfile
+from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import httpx
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from shouldi.advisories import AdvisoryStore, parse_pypi_vulnerabilities
-from shouldi.advisories.safety_db import SafetyDb, locate_safety_db
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pypi_cache import DEFAULT_CACHE, cached, fetch_all
+
+from shouldi.advisories.osv import (
+    OsvRecord,
+    load_documents,
+    match_version,
+    parse_record,
+    parse_timestamp,
+)
+from shouldi.risk_model.labels import DatedAdvisory, label_release
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOT = ROOT.parent / "shared" / "data" / "pypa-advisory-database.tar.gz"
 POPULAR = ROOT / "shouldi" / "data" / "popular_packages.txt"
-CUTOFF = date(2024, 10, 10)  # the snapshot's commit date
-MAX_ARTIFACT_BYTES = 6 << 20
-COLUMNS = ("name", "version", "label", "label_source", "date", "advisory_ids")
+FIRST_UPLOAD = datetime(2010, 1, 1, tzinfo=timezone.utc)
+EARLY_END = datetime(2021, 1, 1, tzinfo=timezone.utc)
+LATE_START = datetime(2021, 7, 1, tzinfo=timezone.utc)
+MAX_FILE_BYTES = 6 << 20
+COLUMNS = ("name", "version", "label", "label_source", "date", "advisory_ids",
+           "project_advisories")
 
 
 @dataclass(frozen=True)
-class Row:
-    name: str
-    version: str
-    label: int
-    label_source: str
-    date: str
-    advisory_ids: str
+class Snapshot:
+    records: dict[str, list[tuple[OsvRecord, datetime | None]]]  # project -> its advisories
+    published: dict[str, datetime]  # every id and alias -> publication time
 
 
-@dataclass(frozen=True)
-class Candidate:
-    version: str
-    uploaded: datetime
-    affected_by: dict[str, list[str]]  # source -> advisory ids
-
-
-def snapshot_projects(path: Path) -> list[str]:
-    """Project names in the snapshot, from member paths ``.../vulns/<project>/<id>.yaml``."""
-    names: set[str] = set()
+def read_snapshot(path: Path) -> Snapshot:
+    records: dict[str, list[tuple[OsvRecord, datetime | None]]] = {}
+    published: dict[str, datetime] = {}
     with tarfile.open(path, "r:gz") as tar:
         for member in tar:
-            parts = member.name.split("/")
-            if member.isfile() and len(parts) >= 3 and parts[-3] == "vulns":
-                names.add(canonicalize_name(parts[-2]))
-    return sorted(names)
+            if not member.isfile() or not member.name.endswith((".yaml", ".json")):
+                continue
+            data = tar.extractfile(member)
+            if data is None:
+                continue
+            for doc in load_documents(member.name, data.read()):
+                try:
+                    record = parse_record(doc)
+                except ValueError:
+                    continue
+                if record.withdrawn:
+                    continue
+                when = parse_timestamp(doc["published"]) if doc.get("published") else None
+                if when is not None:
+                    for ident in (record.id, *record.aliases):
+                        published[ident] = min(when, published.get(ident, when))
+                for affected in record.affected:
+                    records.setdefault(affected.package, []).append((record, when))
+    return Snapshot(records, published)
 
 
 def popular_projects(path: Path) -> list[str]:
@@ -85,111 +112,112 @@ def popular_projects(path: Path) -> list[str]:
     return [canonicalize_name(n.strip()) for n in lines if n.strip() and not n.startswith("#")]
 
 
-def usable_releases(doc: dict[str, Any]) -> list[tuple[str, datetime]]:
-    """(version, first upload) of final releases with a small non-yanked sdist or wheel."""
-    out = []
+def _final(version: str) -> bool:
+    try:
+        return not Version(version).is_prerelease
+    except InvalidVersion:
+        return False
+
+
+def _when(f: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(str(f["upload_time_iso_8601"]).replace("Z", "+00:00"))
+
+
+def first_uploads(doc: dict[str, Any]) -> dict[str, datetime]:
+    out = {}
     for version, files in (doc.get("releases") or {}).items():
-        try:
-            if Version(version).is_prerelease:
-                continue
-        except InvalidVersion:
-            continue
-        live = [f for f in files or [] if not f.get("yanked")
-                and f.get("packagetype") in ("sdist", "bdist_wheel")]
-        if not live:
-            continue
-        sdists = [f for f in live if f["packagetype"] == "sdist"]
-        scanned = sdists[0] if sdists else min(live, key=lambda f: int(f.get("size") or 0))
-        if int(scanned.get("size") or 0) > MAX_ARTIFACT_BYTES:
-            continue
-        uploaded = min(datetime.fromisoformat(f["upload_time_iso_8601"].replace("Z", "+00:00"))
-                       for f in live)
-        if uploaded.date() <= CUTOFF:
-            out.append((version, uploaded))
+        times = [_when(f) for f in files or [] if f.get("upload_time_iso_8601")]
+        if times:
+            out[version] = min(times)
     return out
 
 
-def label(name: str, version: str, latest: str, pypi_ids: list[str], store: AdvisoryStore,
-          safety: SafetyDb) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
-    pypa, _ = store.matches(name, version)
-    if pypa:
-        found["pypa"] = [a.id for a in pypa]
-    safe, _ = safety.matches(name, version)
-    if safe:
-        found["safety-db"] = [a.id for a in safe]
-    if version == latest and pypi_ids:
-        found["pypi-json"] = pypi_ids
+def candidates(doc: dict[str, Any], last: datetime) -> list[tuple[str, datetime]]:
+    out = []
+    for version, files in (doc.get("releases") or {}).items():
+        live = [f for f in files or [] if not f.get("yanked") and f.get("upload_time_iso_8601")
+                and f.get("packagetype") in ("sdist", "bdist_wheel")]
+        if not _final(version) or not live:
+            continue
+        if min(int(f.get("size") or 0) for f in live) > MAX_FILE_BYTES:
+            continue
+        uploaded = min(_when(f) for f in files if f.get("upload_time_iso_8601"))
+        if FIRST_UPLOAD <= uploaded <= last:
+            out.append((version, uploaded))
+    return sorted(out, key=lambda c: c[1])
+
+
+def choose(cands: list[tuple[str, datetime]], rng: random.Random, per_era: int) -> list[tuple[str, datetime]]:
+    early = [c for c in cands if c[1] < EARLY_END]
+    late = [c for c in cands if c[1] >= LATE_START]
+    chosen = rng.sample(early, min(per_era, len(early))) + rng.sample(late, min(per_era, len(late)))
+    rest = [c for c in cands if c not in chosen]
+    short = 2 * per_era - len(chosen)
+    return chosen + rng.sample(rest, min(short, len(rest)))
+
+
+def advisories_of(name: str, version: str, snapshot: Snapshot) -> list[DatedAdvisory]:
+    """The snapshot's advisories affecting ``name==version``, with their publication time."""
+    found = []
+    for record, when in snapshot.records.get(name, []):
+        for affected in record.affected:
+            if affected.package == name and match_version(affected, version)[0]:
+                found.append(DatedAdvisory(record.id, when, "published" if when else "undated"))
+                break
     return found
 
 
-async def fetch(client: httpx.AsyncClient, gate: asyncio.Semaphore, name: str) -> dict[str, Any] | None:
-    async with gate:
-        try:
-            response = await client.get(f"https://pypi.org/pypi/{name}/json")
-        except httpx.HTTPError as e:
-            print(f"  {name}: {type(e).__name__}", file=sys.stderr)
-            return None
-    if response.status_code != 200:
-        print(f"  {name}: HTTP {response.status_code}", file=sys.stderr)
-        return None
-    data: dict[str, Any] = response.json()
-    return data
+def project_advisory_times(name: str, snapshot: Snapshot) -> list[datetime]:
+    """Publication times of every advisory of the project in the snapshot."""
+    return sorted({r.id: when for r, when in snapshot.records.get(name, []) if when}.values())
 
 
-def pick(name: str, doc: dict[str, Any], store: AdvisoryStore, safety: SafetyDb,
-         rng: random.Random, advisory_project: bool) -> list[Row]:
-    latest = str(doc.get("info", {}).get("version") or "")
-    pypi_ids = [str(a.id) for a in parse_pypi_vulnerabilities(doc.get("vulnerabilities") or [])]
-    if not advisory_project and pypi_ids:
-        return []  # known to some advisory DB beyond our snapshot: negatives would be unsure
-    candidates = [Candidate(v, t, label(name, v, latest, pypi_ids, store, safety))
-                  for v, t in usable_releases(doc)]
-    positives = [c for c in candidates if c.affected_by]
-    negatives = [c for c in candidates if not c.affected_by]
-    if advisory_project:
-        chosen = rng.sample(positives, min(2, len(positives)))
-        chosen += rng.sample(negatives, min(1, len(negatives)))
-    else:
-        if positives:  # safety-db knows it after all
-            return []
-        chosen = rng.sample(negatives, min(2, len(negatives)))
-    return [Row(name, c.version, int(bool(c.affected_by)),
-                "+".join(sorted(c.affected_by)) or "none",
-                c.uploaded.date().isoformat(),
-                " ".join(sorted({i for ids in c.affected_by.values() for i in ids})))
-            for c in chosen]
+def pypi_knows_vulnerabilities(doc: dict[str, Any]) -> bool:
+    return any(v.get("id") and not v.get("withdrawn") for v in doc.get("vulnerabilities") or [])
 
 
-async def collect(args: argparse.Namespace, store: AdvisoryStore, safety: SafetyDb) -> list[Row]:
+def build(args: argparse.Namespace) -> tuple[list[dict[str, str]], Counter[str]]:
     rng = random.Random(args.seed)  # noqa: S311 - a reproducible sample, not a secret
-    popular = popular_projects(POPULAR)
-    rank = {n: i for i, n in enumerate(popular)}
-    advisory = snapshot_projects(args.snapshot)
-    known = set(advisory) | set(safety.entries)
-    # Advisory projects: the popular ones first (real, maintained code), then the rest.
-    pool_a = sorted(advisory, key=lambda n: (rank.get(n, len(rank)), n))[: args.advisory_projects]
-    pool_n = rng.sample([n for n in popular if n not in known], args.clean_projects)
-    rows: list[Row] = []
-    gate = asyncio.Semaphore(6)
-    headers = {"User-Agent": "shouldi-dataset-builder (labels.csv)"}
-    async with httpx.AsyncClient(timeout=60, headers=headers, follow_redirects=True) as client:
-        for pool, is_advisory in ((pool_a, True), (pool_n, False)):
-            docs = await asyncio.gather(*(fetch(client, gate, n) for n in pool))
-            for name, doc in zip(pool, docs, strict=True):
-                if doc is not None:
-                    rows += pick(name, doc, store, safety, rng, is_advisory)
+    snapshot = read_snapshot(args.snapshot)
+    named = sorted(snapshot.records)
+    clean = rng.sample([n for n in popular_projects(POPULAR) if n not in snapshot.records],
+                       args.clean_projects)
+    fetch_all(args.cache, [(n, None) for n in named + clean], args.concurrency)
+    last = datetime.fromisoformat(args.last_upload).replace(tzinfo=timezone.utc)
+    data_time = datetime.fromisoformat(args.data_time).replace(tzinfo=timezone.utc)
+    rows: list[dict[str, str]] = []
+    dropped: Counter[str] = Counter()
+    for name in named + clean:
+        doc = cached(args.cache, name)
+        if doc is None:
+            dropped["project not on PyPI"] += 1
+            continue
+        if name not in snapshot.records and pypi_knows_vulnerabilities(doc):
+            dropped["unnamed project PyPI knows to be vulnerable"] += 1
+            continue
+        times = " ".join(t.isoformat(timespec="seconds") for t in project_advisory_times(name, snapshot))
+        for version, uploaded in choose(candidates(doc, last), rng, args.per_era):
+            label = label_release(uploaded, advisories_of(name, version, snapshot), data_time)
+            if label.value is None:
+                dropped["window not observed" if "window" in label.reason else "undatable advisory"] += 1
+                continue
+            rows.append({
+                "name": name, "version": version, "label": str(label.value),
+                "label_source": "pypa" if label.value else "none",
+                "date": uploaded.isoformat(timespec="seconds"),
+                "advisory_ids": " ".join(label.advisory_ids),
+                "project_advisories": times,
+            })
     rng.shuffle(rows)
-    return rows
+    return rows, dropped
 
 
-def write(rows: list[Row], output: Path) -> None:
+def write(rows: list[dict[str, str]], output: Path) -> None:
     """Atomically: a temp file in the same directory, then ``os.replace``."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    writer.writerows([r.name, r.version, r.label, r.label_source, r.date, r.advisory_ids]
-                     for r in rows)
+    writer = csv.DictWriter(buffer, COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
     fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
     os.fchmod(fd, 0o644)  # mkstemp makes 0600; this file is meant to be shared
     with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
@@ -201,24 +229,23 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, default=ROOT / "datasets" / "labels.csv")
     parser.add_argument("--snapshot", type=Path, default=SNAPSHOT)
-    parser.add_argument("--advisory-projects", type=int, default=150)
-    parser.add_argument("--clean-projects", type=int, default=130)
-    parser.add_argument("--seed", type=int, default=6)
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    parser.add_argument("--clean-projects", type=int, default=500)
+    parser.add_argument("--per-era", type=int, default=2)
+    parser.add_argument("--last-upload", default="2023-08-11")
+    parser.add_argument("--data-time", default="2024-10-10", help="the label data's time (snapshot)")
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=14)
     args = parser.parse_args()
-    safety_path = locate_safety_db()
-    if not args.snapshot.is_file() or safety_path is None:
-        print("error: needs the PyPA snapshot and the safety-db package", file=sys.stderr)
+    if not args.snapshot.is_file():
+        print(f"error: no PyPA snapshot at {args.snapshot}", file=sys.stderr)
         return 2
-    safety = SafetyDb.load(safety_path)
-    with tempfile.TemporaryDirectory(prefix="shouldi-labels-") as tmp:
-        store = AdvisoryStore(Path(tmp) / "osv.sqlite")
-        store.import_path(args.snapshot)
-        rows = asyncio.run(collect(args, store, safety))
+    rows, dropped = build(args)
     write(rows, args.output)
-    projects = len({r.name for r in rows})
-    positives = sum(r.label for r in rows)
-    print(f"{len(rows)} releases from {projects} projects ({positives} positive) -> {args.output}"
-          f" [{datetime.now(timezone.utc).date()}]")
+    projects = len({r["name"] for r in rows})
+    positives = sum(r["label"] == "1" for r in rows)
+    print(f"{len(rows)} releases from {projects} projects ({positives} positive) -> {args.output};"
+          f" left out: {dict(dropped)} [{datetime.now(timezone.utc).date()}]")
     return 0
 
 

@@ -5,8 +5,13 @@ flow collected (a fixed schema, :data:`FEATURE_COLUMNS`, so files from different
 the verdict and its reasons, and the tools' versions and the time of the scan.
 
 Leakage: ``advisories.*`` columns stay in the record (the verdict uses them) but are not model
-inputs: the model's label is derived from the same advisory data. :data:`MODEL_FEATURES` is
-the list a model may learn from.
+inputs: the model's label is derived from the same advisory data. Nor are ``metadata.*`` and
+``typosquat.*``: they are measured at scan time (days since release, "is latest"), and the
+model's question is about the year after the upload, so they would let release age answer it.
+:data:`MODEL_FEATURES` is the list a model may learn from: the ``history.*`` columns (the
+project as of the upload, :mod:`shouldi.risk_model.features`) and the scanned file's code
+columns (:data:`CODE_FEATURES`: bandit, heuristics including the capability counts
+``heuristics.cap_*``, archive size).
 """
 
 from __future__ import annotations
@@ -16,9 +21,10 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 
 from shouldi import __version__
-from shouldi.verdict import PackageReport
+from shouldi.verdict import PackageReport, report_to_dict
 
-__all__ = ["FEATURE_COLUMNS", "MODEL_FEATURES", "RECORD_COLUMNS", "Scalar", "report_to_record"]
+__all__ = ["CODE_FEATURES", "FEATURE_COLUMNS", "HISTORY_COLUMNS", "MODEL_FEATURES", "RECORD_COLUMNS",
+           "Scalar", "report_to_record"]
 
 Scalar = str | int | float | bool | None
 
@@ -29,6 +35,14 @@ HEURISTIC_RULES = (
     "in-tree-build-backend", "pth-import-line", "long-line", "high-entropy-string",
     "encoded-blob", "binary-file", "compiled-bytecode", "file-too-large", "unparsable-install-code",
 )
+#: Capability counts of the heuristics scanner (and its line count), once it reports them.
+CAPABILITIES = ("cap_network", "cap_process", "cap_exec", "cap_file_write", "cap_env_access",
+                "cap_native_code", "cap_install_time_code", "cap_obfuscation", "loc")
+#: Keys of the ``history`` check (:data:`shouldi.risk_model.features.HISTORY_KEYS`; kept here so
+#: that reading a record does not import the model layer).
+HISTORY_KEYS = ("prior_releases", "project_age_days", "days_since_previous", "releases_prev_year",
+                "newer_existed", "version_bump", "major_zero", "past_advisories",
+                "past_advisories_2y", "requires", "popularity")
 METADATA_FEATURES = (
     "days_since_first_release", "release_count", "days_since_release",
     "days_since_latest_release", "is_latest", "missing_repository_url", "missing_homepage",
@@ -43,6 +57,7 @@ _FEATURES: tuple[tuple[str, str, str], ...] = (
       for s in ("info", "low", "medium", "high", "critical")),
     *((f"heuristics.{r}", "heuristics", r) for r in HEURISTIC_RULES),
     *((f"heuristics.{k}", "heuristics", k) for k in ("files", "python_files", "unparsable_files")),
+    *((f"heuristics.{k}", "heuristics", k) for k in CAPABILITIES),
     *((f"metadata.{k}", "metadata", k) for k in METADATA_FEATURES),
     ("typosquat.lookalikes", "typosquat", "lookalikes"),
     ("typosquat.is_popular", "typosquat", "is_popular"),
@@ -50,12 +65,19 @@ _FEATURES: tuple[tuple[str, str, str], ...] = (
     ("archive.bytes", "archive", "bytes"),
     ("archive.refused", "archive", "refused"),
     ("advisories.count", "advisories", "advisories"),
+    *((f"history.{k}", "history", k) for k in HISTORY_KEYS),
 )
 FEATURE_COLUMNS: tuple[str, ...] = tuple(c for c, _, _ in _FEATURES)
-MODEL_FEATURES: tuple[str, ...] = tuple(c for c in FEATURE_COLUMNS if not c.startswith("advisories."))
+HISTORY_COLUMNS: tuple[str, ...] = tuple(f"history.{k}" for k in HISTORY_KEYS if k != "requires")
+CODE_FEATURES: tuple[str, ...] = tuple(
+    c for c in FEATURE_COLUMNS if c.startswith(("bandit.", "heuristics.", "archive.")))
+#: ``history.requires`` is left out: PyPI's JSON gives Requires-Dist for the latest release
+#: only, so it cannot be known as of the upload of an older one.
+MODEL_FEATURES: tuple[str, ...] = (*HISTORY_COLUMNS, *CODE_FEATURES)
 
 _STATUS_COLUMNS = tuple(f"{c}.status" for c in
-                        ("archive", "bandit", "heuristics", "advisories", "metadata", "typosquat"))
+                        ("archive", "bandit", "heuristics", "advisories", "metadata", "typosquat",
+                         "history"))
 RECORD_COLUMNS: tuple[str, ...] = (
     "name", "version", "artifact_sha256", "index_url", "requested", "artifact_filename",
     "artifact_kind", "verdict", "reasons", "advisory_ids", *_STATUS_COLUMNS, *FEATURE_COLUMNS,
@@ -77,10 +99,7 @@ def report_to_record(report: PackageReport, index_url: str,
         "artifact_filename": artifact.filename if artifact else None,
         "artifact_kind": artifact.kind if artifact else None,
         "verdict": report.verdict.value,
-        "reasons": json.dumps([
-            {"check": r.check, "severity": r.severity.value, "message": r.message,
-             "evidence": r.evidence, "verdict": r.verdict.value} for r in report.reasons
-        ]),
+        "reasons": json.dumps(report_to_dict(report)["reasons"]),
         "advisory_ids": " ".join(a.id for a in report.advisories),
     }
     for column in _STATUS_COLUMNS:
@@ -106,5 +125,7 @@ def _count(check: object, key: str) -> Scalar:
     counts: Mapping[str, int] = check.counts
     if key in counts:
         return counts[key]
-    # Metadata omits what it does not know; other checks omit zero counts when they ran.
-    return 0 if check.status.value == "ok" and key not in METADATA_FEATURES else None
+    # Metadata, history and the capability counts omit what they do not know (capabilities:
+    # a heuristics scanner that does not report them yet); other checks omit zero counts.
+    unknowable = key in METADATA_FEATURES or key in HISTORY_KEYS or key in CAPABILITIES
+    return 0 if check.status.value == "ok" and not unknowable else None

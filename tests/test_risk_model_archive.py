@@ -87,7 +87,8 @@ def test_round_trip_predicts_identically(trained, tmp_path: Path, suffix: str) -
     assert {f["type"] for f in manifest["features"]} == {"float"}
     assert manifest["label"]["column"] == "label" and manifest["label"]["definition"]
     assert manifest["estimator"]["name"] == "logistic"
-    assert 0 < manifest["threshold"] < 1 and manifest["metrics"]["method"] == "grouped-cv"
+    assert 0 < manifest["threshold"] < 1 and "time+project" in manifest["metrics"]["time_split"]
+    assert manifest["question"].startswith("will an advisory affecting this release")
     loc = next(r for r in manifest["training_ranges"] if r["name"] == "bandit.loc")
     assert loc["min"] <= loc["q01"] <= loc["q50"] <= loc["q99"] <= loc["max"]
     blob = members_of(path)["model.skops"]
@@ -240,9 +241,11 @@ def test_preloading_never_waits_for_a_load_in_progress(monkeypatch):
     import threading
 
     from shouldi.risk_model import predict
+    from shouldi.risk_model.skill import Skill
 
     calls = []
     monkeypatch.setattr(predict, "_load_default_model", lambda: calls.append(1))
+    monkeypatch.setattr(predict, "shipped_skill", lambda: Skill(True, "skilled: test"))
     with predict._DEFAULT_LOCK:  # another thread is loading
         done = threading.Event()
         worker = threading.Thread(target=lambda: (predict.preload_default_model(), done.set()))
@@ -252,3 +255,15 @@ def test_preloading_never_waits_for_a_load_in_progress(monkeypatch):
     assert calls == []
     predict.preload_default_model()
     assert calls == [1]
+
+
+def test_an_unskilled_shipped_model_is_never_loaded_for_scoring(monkeypatch):
+    from shouldi.risk_model import predict
+    from shouldi.risk_model.skill import Skill
+
+    calls = []
+    monkeypatch.setattr(predict, "_load_default_model", lambda: calls.append(1))
+    monkeypatch.setattr(predict, "shipped_skill", lambda: Skill(False, "no score: test"))
+    assert predict.default_model() is None
+    predict.preload_default_model()
+    assert calls == []

@@ -67,6 +67,10 @@ def ci(ctx: click.Context, specs: tuple[str, ...], requirements: tuple[Path, ...
     for path, what in ((output, "--output"), (summary, "--summary"), (trace_file, "--trace")):
         if path is not None:
             check_output(path, inputs_given, what)
+    if max_risk_score is not None:  # before anything runs: a gate on a score that means nothing
+        from shouldi.settings import check_risk_gate
+
+        check_risk_gate(max_risk_score)
     loaded = load_allowlist(allowlist) if allowlist is not None else None
     inputs = gather_inputs(ctx, specs, requirements, pyproject, groups, all_groups, installed,
                            paths, settings.index_url)

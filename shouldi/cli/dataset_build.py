@@ -10,13 +10,24 @@ Resumable: rows whose spec is already in the output (its ``requested`` column) a
 records are committed after every batch, so an interrupted build loses at most one batch.
 A release that could not be resolved (no record to write) is listed at the end and retried by
 the next run; exit code 3 then says the dataset is incomplete.
+
+The risk model's ``history.*`` features (the project as of the release's upload,
+:func:`shouldi.risk_model.features.history_check`) are computed here from the index's JSON
+API (one request per project, :func:`shouldi.index.jsonapi.fetch_metadata`) and the labels
+file's ``project_advisories`` column (publication times of the project's advisories; absent:
+unknown), unless the report already carries a ``history`` check (a flow that computes it).
+``--history-only`` writes those and the labels without downloading or scanning anything: for
+research on history features, never for a model that is meant to read code features.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,14 +35,18 @@ import click
 
 from shouldi.cli.options import scan_options
 from shouldi.errors import EXIT_ERROR, UsageError
+from shouldi.results import CheckResult, Status
+from shouldi.verdict import CheckSummary, PackageReport
 
 if TYPE_CHECKING:
+    from shouldi.record import Scalar
     from shouldi.settings import Settings
 
-__all__ = ["LabelledSpec", "build", "read_labels"]
+__all__ = ["LabelledSpec", "build", "history_checks", "read_labels", "with_history"]
 
-LABEL_COLUMNS = ("label", "label_source")
+LABEL_COLUMNS = ("label", "label_source", "date", "advisory_ids")
 LabelledSpec = tuple[str, dict[str, str | int]]  # (spec, label columns)
+ADVISORY_TIMES = "project_advisories"  # input of history features; written as label data
 
 
 def read_labels(path: Path) -> list[LabelledSpec]:
@@ -53,12 +68,62 @@ def read_labels(path: Path) -> list[LabelledSpec]:
         except BadSpec as e:
             raise UsageError(f"{where}: {e}") from e
         columns: dict[str, str | int] = {"label": int(str(label).strip() in ("1", "True", "true"))}
-        if row.get("label_source") is not None:
-            columns["label_source"] = str(row["label_source"])
+        for extra in (*LABEL_COLUMNS[1:], ADVISORY_TIMES):
+            if extra in row:  # an empty cell is a value: for ADVISORY_TIMES, "none known"
+                columns[extra] = "" if row[extra] is None else str(row[extra])
         out.setdefault(spec, columns)
     if not out:
         raise UsageError(f"{path}: no labelled releases")
     return list(out.items())
+
+
+def advisory_times(text: object) -> tuple[datetime, ...] | None:
+    """The ``project_advisories`` cell: ISO times, space separated; empty: none; no column
+    (``None``): unknown. Unknown and none must differ: a labels file whose clean projects had
+    "unknown" here would let a model tell them apart by the missing value alone."""
+    if text is None:
+        return None
+    try:
+        return tuple(datetime.fromisoformat(t) for t in str(text).split())
+    except ValueError as e:
+        raise UsageError(f"{ADVISORY_TIMES}: not ISO times: {str(text)[:60]!r}") from e
+
+
+def history_checks(specs: Sequence[LabelledSpec], index_url: str, timeout: float) -> dict[str, CheckResult]:
+    """The ``history`` check of each spec, from one JSON API request per project."""
+    from shouldi.index import make_client, normalize_name, parse_spec
+    from shouldi.index.errors import PackageIndexError
+    from shouldi.index.jsonapi import fetch_metadata
+    from shouldi.results import PackageMetadata
+    from shouldi.risk_model.features import history_check
+
+    async def run() -> dict[str, CheckResult]:
+        metas: dict[str, PackageMetadata | str] = {}
+        out: dict[str, CheckResult] = {}
+        async with make_client(timeout=timeout) as client:
+            for spec, columns in specs:
+                req = parse_spec(spec)
+                name, version = normalize_name(req.name), spec.split("==", 1)[1]
+                if name not in metas:
+                    try:
+                        metas[name] = await fetch_metadata(client, index_url, name, version)
+                    except PackageIndexError as e:
+                        metas[name] = str(e)
+                meta = metas[name]
+                if isinstance(meta, str):
+                    out[spec] = CheckResult("history", Status.ERROR, reason=meta)
+                    continue
+                meta = replace(meta, version=version)
+                out[spec] = history_check(meta, version, advisory_times(columns.get(ADVISORY_TIMES)))
+        return out
+
+    return asyncio.run(run())
+
+
+def with_history(report: PackageReport, check: CheckResult | None) -> PackageReport:
+    if check is None or "history" in report.checks:
+        return report
+    return replace(report, checks={**report.checks, "history": CheckSummary.of(check)})
 
 
 def _done_specs(output: Path) -> set[str]:
@@ -97,6 +162,30 @@ def _progress(total: int, done: int) -> Iterator[Callable[[str], None]]:
         yield lambda spec: bar.update(task, advance=1, description=spec)
 
 
+def _output_columns(columns: dict[str, str | int]) -> dict[str, str | int]:
+    """The label columns as written: ``project_advisories`` too (label data the model never
+    reads: the assessment uses it to tell projects with advisories from the others)."""
+    return dict(columns)
+
+
+def _history_record(spec: str, check: CheckResult, index_url: str,
+                    columns: dict[str, str | int]) -> dict[str, Scalar]:
+    """A record with only identity, the history check and the labels (``--history-only``)."""
+    from shouldi.record import RECORD_COLUMNS, report_to_record
+    from shouldi.verdict import Verdict
+
+    name, version = spec.split("==", 1)
+    report = PackageReport(name=name, version=version, verdict=Verdict.ERROR, reasons=(),
+                           checks={"history": CheckSummary.of(check)}, requested=spec)
+    record: dict[str, Scalar] = dict.fromkeys(RECORD_COLUMNS)
+    full = report_to_record(report, index_url)
+    for key in ("name", "version", "index_url", "requested", "history.status", "shouldi.version",
+                "scanned_at", *(c for c in full if c.startswith("history."))):
+        record[key] = full[key]
+    record["verdict"] = None  # nothing was checked: no verdict
+    return {**record, **_output_columns(columns)}
+
+
 def _batches(items: Sequence[LabelledSpec], size: int) -> Iterator[Sequence[LabelledSpec]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
@@ -108,8 +197,11 @@ def _batches(items: Sequence[LabelledSpec], size: int) -> Iterator[Sequence[Labe
               help="Features file (.csv, .jsonl, .sqlite); existing rows are kept and skipped.")
 @click.option("--batch", type=click.IntRange(min=1), default=None,
               help="Releases committed at once (default: 4 x --jobs).")
+@click.option("--history-only", is_flag=True,
+              help="Write the history features and labels only: no download, no scan.")
 @scan_options
-def build(labels: Path, output: Path, batch: int | None, settings: Settings, quiet: bool) -> None:
+def build(labels: Path, output: Path, batch: int | None, history_only: bool, settings: Settings,
+          quiet: bool) -> None:
     """Scan every release listed in LABELS and write features + label to --output."""
     from shouldi.api import answer
     from shouldi.record import report_to_record
@@ -125,16 +217,24 @@ def build(labels: Path, output: Path, batch: int | None, settings: Settings, qui
     failed: list[str] = []
     with _progress(len(wanted), len(wanted) - len(todo)) as tick, \
             open_source(output).writer(checkpoint_seconds=None) as writer:
-        for chunk in _batches(todo, batch or 4 * settings.jobs):
+        for chunk in _batches(todo, batch or (64 if history_only else 4 * settings.jobs)):
             columns = dict(chunk)
+            history = history_checks(chunk, settings.index_url, settings.timeout)
+            if history_only:
+                for spec, cols in chunk:
+                    writer.write(_history_record(spec, history[spec], settings.index_url, cols))
+                    tick(spec)
+                writer.checkpoint()
+                continue
             outcomes = answer(list(columns), settings)
             for outcome in outcomes:
                 report = outcome.report
                 if report.version is None:
                     failed.append(f"{outcome.spec}: {report.reasons[0].message if report.reasons else '?'}")
                 else:
+                    report = with_history(report, history.get(outcome.spec))
                     record = report_to_record(report, settings.index_url)
-                    writer.write({**record, **columns[outcome.spec]})
+                    writer.write({**record, **_output_columns(columns[outcome.spec])})
                 tick(outcome.spec)
             writer.checkpoint()
     click.echo(f"wrote {writer.written} records to {output}", err=True)

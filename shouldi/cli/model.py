@@ -1,8 +1,12 @@
 """``shouldi model``: train, evaluate, use and inspect the risk model.
 
 The model file is a verified archive (:mod:`shouldi.risk_model.archive`); without ``--model``
-the model shipped inside shouldi is used. Scores are 0-100 (the calibrated probability that a
-known vulnerability affects the release), with the features that drove each score.
+the model shipped inside shouldi is used. The question a score answers: "will an advisory
+affecting this release be published within 12 months of its upload?" Scores are 0-100 (that
+calibrated probability) with a plain-language review priority; ``install`` and ``ci`` show
+them only for a model with measured skill (``model info`` says whether, and why).
+``accuracy`` is the time-split assessment (train on the past, test on later uploads of new
+projects) beside the baselines; ``--holdout`` scores a labelled file with the model as it is.
 """
 
 from __future__ import annotations
@@ -18,8 +22,10 @@ import click
 from shouldi.cli.options import RequirementSpecType, scan_options
 from shouldi.errors import EXIT_BAD_INPUT, EXIT_ERROR, UsageError
 
+_CUTOFF = "2022-01-01"  # shouldi.risk_model.assess.DEFAULT_CUTOFF (not imported: scikit-learn)
+
 if TYPE_CHECKING:
-    from shouldi.risk_model import Evaluation, RiskModel
+    from shouldi.risk_model import RiskModel
     from shouldi.settings import Settings
 
 __all__ = ["model"]
@@ -52,6 +58,27 @@ def model() -> None:
     """Train, evaluate, use and inspect the risk model."""
 
 
+def _history_features() -> tuple[str, ...]:
+    from shouldi.record import HISTORY_COLUMNS
+
+    return HISTORY_COLUMNS
+
+
+def _code_features() -> tuple[str, ...]:
+    from shouldi.record import CODE_FEATURES
+
+    return CODE_FEATURES
+
+
+def _all_features() -> tuple[str, ...]:
+    from shouldi.record import MODEL_FEATURES
+
+    return MODEL_FEATURES
+
+
+_FEATURE_SETS = {"history": _history_features, "code": _code_features, "all": _all_features}
+
+
 @model.command("train")
 @click.argument("features", type=_FILE)
 @click.option("--output", "-o", required=True, type=_FILE, help="Model file: .zip or .tar.gz.")
@@ -59,101 +86,89 @@ def model() -> None:
               default="logistic", show_default=True)
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
               help="Estimator parameter (repeatable), e.g. --param C=0.5.")
-@click.option("--cv", type=click.IntRange(min=2), default=5, show_default=True,
-              help="Folds of the grouped cross-validation that sets the threshold and metrics.")
+@click.option("--features", "feature_set", type=click.Choice(sorted(_FEATURE_SETS)), default="all",
+              show_default=True, help="Which columns the model reads (history: no code features).")
+@click.option("--cutoff", default=_CUTOFF, show_default=True, metavar="DATE",
+              help="Time split: train on releases whose window closed before DATE, test on later uploads.")
 def train_command(features: Path, output: Path, estimator: str, params: tuple[str, ...],
-                  cv: int) -> None:
-    """Train on FEATURES (a `shouldi dataset build` output with a `label` column)."""
+                  feature_set: str, cutoff: str) -> None:
+    """Train on FEATURES (a `shouldi dataset build` output with `label` and `date` columns)."""
     from shouldi.risk_model import load_table, parse_params, save_model, train
     from shouldi.risk_model.archive import archive_kind
+    from shouldi.risk_model.describe import assessment_text
 
     archive_kind(output)  # refuse a bad extension before the work
-    table = load_table(features)
-    trained = train(table, estimator, parse_params(params), cv)
+    parsed = parse_params(params)
+    table = load_table(features, _FEATURE_SETS[feature_set]())
+    trained = train(table, estimator, parsed, cutoff=cutoff)
     save_model(trained, output)
     m = trained.manifest
     data = m["training_data"]
     click.echo(f"trained {estimator} on {data['rows']} releases ({data['positives']} positive) "
-               f"from {data['projects']} projects; threshold {trained.threshold:g}")
-    from shouldi.risk_model.evaluate import Evaluation, Metrics
-
-    metrics = m["metrics"]
-    evaluation = Evaluation("grouped-cv", Metrics(**{k: metrics[k] for k in _METRIC_KEYS}),
-                            {k: Metrics(**v) for k, v in metrics["baselines"].items()}, cv,
-                            metrics["projects"])
-    click.echo(_evaluation_text(evaluation))
+               f"from {data['projects']} projects; {len(trained.features)} features ({feature_set})")
+    click.echo(assessment_text(m["metrics"]))
     click.echo(f"saved {output}")
-
-
-_METRIC_KEYS = ("roc_auc", "pr_auc", "precision", "recall", "n", "positives", "threshold")
-
-
-def _fmt(value: float | None) -> str:
-    return "   n/a" if value is None else f"{value:6.3f}"
-
-
-def _evaluation_text(e: Evaluation) -> str:
-    how = (f"grouped {e.folds}-fold cross-validation by project" if e.method == "grouped-cv"
-           else "held-out scoring")
-    lines = [f"{how}: {e.model.n} releases ({e.model.positives} positive), {e.projects} projects",
-             f"{'':12} {'ROC AUC':>7} {'PR AUC':>7} {'precision':>9} {'recall':>7}"]
-    for name, m in (("model", e.model), *e.baselines.items()):
-        lines.append(f"{name:12} {_fmt(m.roc_auc):>7} {_fmt(m.pr_auc):>7} {_fmt(m.precision):>9} "
-                     f"{_fmt(m.recall):>7}")
-    lines.append(f"(model threshold {e.model.threshold:g}; dffml-rule: bandit.high_high > 5)")
-    lines += [f"note: {n}" for n in e.notes]
-    return "\n".join(lines)
 
 
 @model.command("accuracy")
 @click.option("--model", "model_path", type=_FILE, help="Model file (default: the shipped model).")
 @click.argument("features", type=_FILE)
 @_FORMAT
-@click.option("--cv", type=click.IntRange(min=2), default=None,
-              help="Grouped K-fold cross-validation on FEATURES (default when FEATURES is the "
-                   "model's training data, with 5 folds); otherwise FEATURES is scored as held out.")
-def accuracy(model_path: Path | None, features: Path, fmt: str, cv: int | None) -> None:
-    """Measure the model on FEATURES beside the majority-class and DFFML-rule baselines."""
-    from shouldi.risk_model import cross_validate, evaluate_holdout, load_table
+@click.option("--cutoff", default=None, metavar="DATE",
+              help="Time-split cutoff (default: the one the model was trained with).")
+@click.option("--holdout", is_flag=True,
+              help="Score FEATURES with the model as it is (a held-out file), beside the baselines.")
+def accuracy(model_path: Path | None, features: Path, fmt: str, cutoff: str | None,
+             holdout: bool) -> None:
+    """Time-split assessment on FEATURES of the model's estimator, beside the baselines."""
+    from shouldi.risk_model import load_table
+    from shouldi.risk_model.assess import assess, holdout_report, skill
+    from shouldi.risk_model.describe import assessment_text
 
     loaded = _load(model_path)
     table = load_table(features, loaded.features)
-    if cv is not None or table.sha256 == loaded.training_sha256:
+    if holdout:
+        report = holdout_report(loaded, table)
+        data: dict[str, Any] = {"time_split": {"holdout": report.to_json()}, "notes": [
+            "held-out scoring: baselines are fitted on the scored file itself (which favours them)"]}
+        if table.sha256 == loaded.training_sha256:
+            data["notes"].append("this is the training data: held-out scoring overstates accuracy")
+    else:
         config = loaded.manifest["estimator"]
-        evaluation, _ = cross_validate(table, loaded.estimator, dict(config.get("params") or {}),
-                                       cv or 5, threshold=loaded.threshold)
-    else:
-        evaluation = evaluate_holdout(loaded, table)
+        splits = (loaded.manifest.get("metrics") or {}).get("time_split") or {}
+        used = cutoff or next((str(s.get("cutoff")) for s in splits.values()), None) or _CUTOFF
+        reports, notes = assess(table, loaded.estimator, dict(config.get("params") or {}), used)
+        data = {"time_split": {k: r.to_json() for k, r in reports.items()}, "notes": notes}
+        judged = skill({"metrics": data})
+        data["skill"] = {"skilled": judged.skilled, "reason": judged.reason}
     if fmt == "json":
-        click.echo(json.dumps(evaluation.to_json(), indent=2))
+        click.echo(json.dumps(data, indent=2, allow_nan=False))
     else:
-        click.echo(_evaluation_text(evaluation))
+        click.echo(assessment_text(data))
 
 
 def _score_rows(loaded: RiskModel, names: Sequence[tuple[str, str | None]],
                 records: Sequence[dict[str, Any]], top: int) -> list[dict[str, Any]]:
     x = loaded.matrix(records)
-    scores = loaded.score(x, top) if len(records) else []
+    shown = loaded.present(x) if len(records) else []
     reasons = loaded.explain(x, top) if len(records) else []
-    return [{"name": n, "version": v, "score": s.score,
-             "flagged": s.score >= 100 * loaded.threshold, "reliable": s.reliable,
-             "drift": list(s.drift),
+    drift = [loaded.score(x[i:i + 1])[0].drift for i in range(len(records))]
+    return [{"name": n, "version": v, "score": round(100 * p.probability, 1), "priority": p.priority,
+             "text": p.text, "reliable": not d, "drift": list(d),
              "top_features": [{"feature": c.feature, "value": c.value, "contribution": c.contribution}
                               for c in r]}
-            for (n, v), s, r in zip(names, scores, reasons, strict=True)]
+            for (n, v), p, r, d in zip(names, shown, reasons, drift, strict=True)]
 
 
-def _rows_text(rows: Sequence[dict[str, Any]], threshold: float) -> str:
+def _rows_text(rows: Sequence[dict[str, Any]]) -> str:
     lines = []
     for row in rows:
-        flag = "  [at/above threshold]" if row["flagged"] else ""
-        lines.append(f"{row['score']:5.1f}  {row['name']} {row['version'] or ''}{flag}")
-        for c in row["top_features"]:
-            value = "unknown" if c["value"] is None else f"{c['value']:g}"
-            lines.append(f"         {c['contribution']:+.2f}  {c['feature']} = {value}")
+        lines.append(f"{row['score']:5.1f}  {row['name']} {row['version'] or ''}")
+        lines.append(f"       {row['text']}")
         if row["drift"]:
-            lines.append(f"         less reliable: outside the training range: {', '.join(row['drift'])}")
-    lines.append(f"(score = 100 x P(known vulnerability); threshold {100 * threshold:g})")
+            lines.append(f"       less reliable: outside the training range: {', '.join(row['drift'])}")
+    lines.append("(score = 100 x P(an advisory affecting the release is published within 12 months "
+                 "of its upload))")
     return "\n".join(lines)
 
 
@@ -180,6 +195,7 @@ def predict(model_path: Path | None, specs: tuple[str, ...], dataset: Path | Non
         names: list[tuple[str, str | None]] = [(str(r.get("name")), str(r.get("version"))) for r in records]
     else:
         from shouldi.api import answer
+        from shouldi.cli.dataset_build import history_checks, with_history
         from shouldi.record import report_to_record
 
         records, names = [], []
@@ -189,13 +205,19 @@ def predict(model_path: Path | None, specs: tuple[str, ...], dataset: Path | Non
                 bad_input = bad_input or outcome.bad_input
                 failed.append(f"{outcome.spec}: {report.reasons[0].message if report.reasons else '?'}")
                 continue
-            records.append(report_to_record(report, settings.index_url))
+            pinned = f"{report.name}=={report.version}"
+            history = history_checks([(pinned, {})], settings.index_url, settings.timeout)  # advisory history unknown
+            records.append(report_to_record(with_history(report, history[pinned]), settings.index_url))
             names.append((report.name, report.version))
     rows = _score_rows(loaded, names, records, top)
+    if not loaded.skill.skilled:
+        click.echo(f"warning: {loaded.skill.reason} (install and ci show none)", err=True)
     if fmt == "json":
-        click.echo(json.dumps({"threshold": loaded.threshold, "scores": rows}, indent=2))
+        click.echo(json.dumps({"question": loaded.manifest.get("question"),
+                               "skilled": loaded.skill.skilled, "skill": loaded.skill.reason,
+                               "scores": rows}, indent=2, allow_nan=False))
     else:
-        click.echo(_rows_text(rows, loaded.threshold))
+        click.echo(_rows_text(rows))
     for line in failed:
         click.echo(f"error: {line}", err=True)
     if failed:
@@ -211,6 +233,7 @@ def info(model_file: Path | None, fmt: str) -> None:
 
     loaded = _load(model_file)
     if fmt == "json":
-        click.echo(json.dumps(loaded.manifest, indent=2))
+        data = {**loaded.manifest, "shown": {"skilled": loaded.skill.skilled, "reason": loaded.skill.reason}}
+        click.echo(json.dumps(data, indent=2, allow_nan=False))
     else:
         click.echo(manifest_text(loaded.manifest))

@@ -3,7 +3,8 @@
 Only the project endpoint is used: ``/pypi/<name>/<version>/json`` is not served by every
 mirror. Its ``info`` block (summary, license, classifiers, ...) describes the LATEST
 release; ``requires_dist`` and ``vulnerabilities`` are therefore kept only when the
-requested version is the latest, never attributed to another version. An index without a
+requested version is the latest, never attributed to another version. ``history`` (every
+version with its first upload) feeds the risk model's as-of-upload features. An index without a
 JSON API is normal (``available=False``), not an error; a JSON API answering garbage is.
 """
 
@@ -21,9 +22,10 @@ from shouldi.index.client import get_page
 from shouldi.index.errors import PackageIndexError
 from shouldi.index.simple import parse_datetime
 from shouldi.index.spec import normalize_name
-from shouldi.results import Advisory, Artifact, PackageMetadata, VulnId
+from shouldi.results import Advisory, Artifact, PackageMetadata, ReleaseUpload, VulnId
 
-__all__ = ["fetch_metadata", "json_api_url", "json_release_files", "parse_metadata"]
+__all__ = ["fetch_metadata", "json_api_url", "json_release_files", "parse_metadata",
+           "release_history"]
 
 _LICENSE_MAX = 200
 
@@ -119,6 +121,23 @@ def _first_upload(files: list[Mapping[str, object]]) -> datetime | None:
     return min(times) if times else None
 
 
+def release_history(data: Mapping[str, object]) -> tuple[ReleaseUpload, ...]:
+    """Every version with at least one dated file, by first upload (then version text).
+
+    Versions that are not PEP 440 are kept (they were releases all the same); a version whose
+    files all lack an upload time is left out (it cannot be placed in time)."""
+    raw = data.get("releases")
+    out = []
+    for key, files in (raw.items() if isinstance(raw, dict) else ()):
+        if not isinstance(key, str) or not isinstance(files, list):
+            continue
+        dicts: list[Mapping[str, object]] = [f for f in files if isinstance(f, dict)]
+        first = _first_upload(dicts)
+        if first is not None:
+            out.append(ReleaseUpload(key, first, all(f.get("yanked") is True for f in dicts)))
+    return tuple(sorted(out, key=lambda r: (r.uploaded, r.version)))
+
+
 def _text(value: object) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
 
@@ -203,4 +222,5 @@ def parse_metadata(
         yanked_reason=yanked_reason,
         vulnerabilities=_vulnerabilities(data) if is_latest else None,
         ownership=ownership if isinstance(ownership, dict) else None,
+        history=release_history(data),
     )

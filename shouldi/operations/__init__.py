@@ -5,6 +5,7 @@ from __future__ import annotations
 from shouldi.operations.advisories import (
     local_advisories,
     merge_advisory_answers,
+    osv_advisories,
     pip_audit_advisories,
     pypi_json_advisories,
     safety_advisories,
@@ -29,7 +30,13 @@ from shouldi.operations.fetch import (
     resolve_release,
     spec_wanted,
 )
-from shouldi.operations.scan import bandit_scan, heuristics_scan, metadata_scan, typosquat_scan
+from shouldi.operations.scan import (
+    bandit_scan,
+    heuristics_scan,
+    history_scan,
+    metadata_scan,
+    typosquat_scan,
+)
 from shouldi.operations.score import (
     gather_checks,
     hash_check,
@@ -50,12 +57,14 @@ __all__ = [
     "gather_checks",
     "hash_check",
     "heuristics_scan",
+    "history_scan",
     "judge_release",
     "local_advisories",
     "lookup_cached_scan",
     "make_scratch",
     "merge_advisory_answers",
     "metadata_scan",
+    "osv_advisories",
     "pip_audit_advisories",
     "preload_risk_model",
     "pypi_json_advisories",

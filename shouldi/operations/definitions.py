@@ -27,12 +27,14 @@ __all__ = [
     "Extraction",
     "HashPins",
     "HeuristicsResult",
+    "HistoryResult",
     "HttpClient",
     "IndexUrl",
     "InputCheck",
     "LocalAnswer",
     "MetadataResult",
     "Now",
+    "OsvAnswer",
     "PipAuditAnswer",
     "PlannedRelease",
     "PluginCheck",
@@ -82,6 +84,7 @@ class AdvisoryConfig:
     pip_audit_osv_url: str | None = None
     safety_cli: bool = True
     timeout: float = 120.0
+    osv: bool = True  # ask the OSV API (through the run's OsvBatcher seed)
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,7 @@ BanditResult = NewType("BanditResult", CheckResult)
 HeuristicsResult = NewType("HeuristicsResult", CheckResult)
 MetadataResult = NewType("MetadataResult", CheckResult)
 TyposquatResult = NewType("TyposquatResult", CheckResult)
+HistoryResult = NewType("HistoryResult", CheckResult)  # the project's history as of the upload
 ArchiveCheck = NewType("ArchiveCheck", CheckResult)
 InputCheck = NewType("InputCheck", CheckResult)  # what the user pinned vs what was judged
 PluginCheck = NewType("PluginCheck", CheckResult)  # a check added by a plugin (shouldi.plugins)
@@ -111,6 +115,7 @@ PypiJsonAnswer = NewType("PypiJsonAnswer", AdvisoryAnswer)
 LocalAnswer = NewType("LocalAnswer", AdvisoryAnswer)
 SafetyAnswer = NewType("SafetyAnswer", AdvisoryAnswer)
 PipAuditAnswer = NewType("PipAuditAnswer", AdvisoryAnswer)
+OsvAnswer = NewType("OsvAnswer", AdvisoryAnswer)
 
 
 @dataclass(frozen=True)

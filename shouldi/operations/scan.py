@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING
 
 from shouldi.dataflow import op
 from shouldi.operations.definitions import (
+    AdvisoryConfig,
     BanditResult,
     Extraction,
     HeuristicsResult,
+    HistoryResult,
     MetadataResult,
     Now,
     ScanLimits,
@@ -28,7 +30,7 @@ from shouldi.results import CheckResult, PackageMetadata, Release, Status
 if TYPE_CHECKING:
     from shouldi.scanners.typosquat import PopularNames
 
-__all__ = ["bandit_scan", "heuristics_scan", "metadata_scan", "typosquat_scan"]
+__all__ = ["bandit_scan", "heuristics_scan", "history_scan", "metadata_scan", "typosquat_scan"]
 
 
 def _nothing_to_scan(check: str) -> CheckResult:
@@ -62,6 +64,22 @@ def metadata_scan(release: Release, metadata: PackageMetadata, now: Now | None =
     from shouldi.scanners.metadata import metadata_signals
 
     return MetadataResult(metadata_signals(metadata, release, now or datetime.now(timezone.utc)))
+
+
+@op
+def history_scan(release: Release, metadata: PackageMetadata, config: AdvisoryConfig) -> HistoryResult:
+    """The project's history as of this release's upload (releases before it, cadence, its
+    advisories published before it): the risk model's inputs; it never judges."""
+    from shouldi.advisories.errors import AdvisoryError
+    from shouldi.advisories.store import AdvisoryStore
+    from shouldi.risk_model.features import history_check
+
+    store = AdvisoryStore(config.advisory_db) if config.advisory_db else AdvisoryStore()
+    try:
+        times = store.published_times(release.name) if store.exists() else None
+    except AdvisoryError:
+        times = None  # a broken store is said by the advisories check; here it is "unknown"
+    return HistoryResult(history_check(metadata, release.version, times, metadata.requires_dist))
 
 
 @functools.lru_cache(maxsize=1)

@@ -16,6 +16,7 @@ with a report made by the flow.
 from __future__ import annotations
 
 import contextlib
+import threading
 from typing import Annotated
 
 from shouldi.cache import Cache
@@ -26,6 +27,7 @@ from shouldi.operations.definitions import (
     BanditResult,
     HashPins,
     HeuristicsResult,
+    HistoryResult,
     InputCheck,
     MetadataResult,
     PluginCheck,
@@ -45,9 +47,10 @@ from shouldi.verdict.report import PackageReport, Reason, Verdict
 __all__ = ["BUILTIN_CHECKS", "gather_checks", "hash_check", "judge_release", "preload_risk_model",
            "risk_score"]
 
-#: Built-in checks and whether each is required (could not run: ``error``, else ``warn``).
+#: Built-in checks and whether each is required (could not run: ``error``, else ``warn``);
+#: ``history`` only feeds the risk model (see shouldi.verdict.rules.INFORMS_ONLY).
 BUILTIN_CHECKS = {"archive": True, "bandit": True, "heuristics": True, "advisories": True,
-                  "metadata": False, "typosquat": False, "input": False}
+                  "metadata": False, "typosquat": False, "input": False, "history": False}
 
 
 def _given(name: str, value: CheckResult | Missing | None) -> CheckResult | Missing:
@@ -65,13 +68,14 @@ def gather_checks(
     advisories: AdvisoryReport | Missing | None = None,
     metadata: MetadataResult | Missing | None = None,
     typosquat: TyposquatResult | Missing | None = None,
+    history: HistoryResult | Missing | None = None,
     pinned: InputCheck | None = None,
     plugins: Annotated[tuple[PluginCheck | Missing, ...], ALL] = (),
 ) -> CheckSet:
     """Every check of the release, each a result or the reason it has none."""
     adv: CheckResult | Missing | None = advisories.check if isinstance(advisories, AdvisoryReport) else advisories
     given = {"archive": archive, "bandit": bandit, "heuristics": heuristics, "advisories": adv,
-             "metadata": metadata, "typosquat": typosquat}
+             "metadata": metadata, "typosquat": typosquat, "history": history}
     outcomes = [CheckOutcome(n, _given(n, v), BUILTIN_CHECKS[n]) for n, v in given.items()]
     if pinned is not None:
         outcomes.append(CheckOutcome("input", pinned, BUILTIN_CHECKS["input"]))
@@ -100,32 +104,37 @@ def hash_check(release: Release, pins: HashPins) -> InputCheck:
     return InputCheck(CheckResult("input", Status.OK, (finding,)))
 
 
-def _model_features(release: Release, checks: CheckSet, policy: Policy) -> dict[str, object]:
-    from shouldi.record import MODEL_FEATURES, report_to_record
-
-    record = report_to_record(judge(release, checks, policy), "")
-    return {c: record[c] for c in MODEL_FEATURES}
-
-
 @op
 def risk_score(release: Release, checks: CheckSet, policy: Policy, risk: RiskConfig,
                cache: Cache) -> RiskAnswer:
     """The risk model's score, from the score cache when this model scored these features.
 
-    The score informs triage; it is not a check: a model that cannot load is a warning."""
+    Only a model with measured skill shows a score (``shouldi model info`` says why one does
+    not); an unskilled shipped model is never loaded (scikit-learn is not imported). The score
+    informs triage; it is not a check: a model that cannot load is a warning."""
     if not risk.enabled:
         return RiskAnswer(None)
     from shouldi.risk_model.shipped import shipped_model_path
+    from shouldi.risk_model.skill import shipped_skill
 
+    if risk.model is None:
+        judged = shipped_skill()
+        if judged is None or not judged.skilled:
+            return RiskAnswer(None)
     path = risk.model or shipped_model_path()
     if path is None:
         return RiskAnswer(None)
-    features = _model_features(release, checks, policy)
+    from shouldi.record import report_to_record
+
+    preliminary = judge(release, checks, policy)  # the record the model reads
+    record = report_to_record(preliminary, "")
     scores = cache.scores(path)
-    hit = scores.get(features) if scores is not None else None
+    key = {k: v for k, v in record.items() if k.startswith(("history.", "heuristics.", "bandit.",
+                                                           "archive.", "metadata."))}
+    hit = scores.get(key) if scores is not None else None
     if hit is not None:
         return RiskAnswer(hit)
-    from shouldi.risk_model import ModelArchiveError, default_model, load_model
+    from shouldi.risk_model import ModelArchiveError, default_model, load_model, score_report
 
     try:
         model = default_model() if risk.model is None else load_model(path)
@@ -133,13 +142,13 @@ def risk_score(release: Release, checks: CheckSet, policy: Policy, risk: RiskCon
         return RiskAnswer(None, f"risk model unavailable: {e}")
     if model is None:
         return RiskAnswer(None)
-    score = model.score_records([features])[0]
-    if scores is not None:
-        scores.put(features, score)
+    score = score_report(preliminary, model)
+    if score is not None and scores is not None:
+        scores.put(key, score)
     return RiskAnswer(score)
 
 
-@op(conditions=[ScanNeeded])
+@op(executor="inline", conditions=[ScanNeeded])
 def preload_risk_model(archive: ArchiveCheck, risk: RiskConfig) -> None:
     """Load the shipped risk model (scikit-learn, ~3 s) in a thread while the release is
     scanned, so that scoring it afterwards is immediate.
@@ -147,9 +156,16 @@ def preload_risk_model(archive: ArchiveCheck, risk: RiskConfig) -> None:
     Only when the release is scanned now: a release whose scan is cached usually has its
     score cached too. It waits for the archive check (after extraction, which is Python code
     in this process that the import would slow down); bandit and the heuristics run in other
-    processes. A model that cannot load is reported by :func:`risk_score`, not here."""
+    processes. A model that cannot load is reported by :func:`risk_score`, not here.
+
+    The load runs in a daemon thread, not an executor's: a stop (Ctrl-C, SIGTERM) must not wait
+    for scikit-learn's import, which ``asyncio.run`` would when shutting its executor down."""
     if not risk.enabled or risk.model is not None:
         return
+    threading.Thread(target=_preload, name="shouldi-risk-preload", daemon=True).start()
+
+
+def _preload() -> None:
     from shouldi.risk_model import ModelError
     from shouldi.risk_model.predict import preload_default_model
 

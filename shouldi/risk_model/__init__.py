@@ -1,14 +1,19 @@
-"""The risk model: train on labelled scan records, evaluate honestly, score releases 0-100.
+"""The risk model: "will an advisory affecting this release be published within 12 months
+of its upload?", learnt from as-of-upload features, measured on a time split, shown only with skill.
 
-``train`` fits a calibrated scikit-learn pipeline on a features file (``shouldi dataset
-build``), ``evaluate`` measures it with cross-validation grouped by project beside two
-baselines, ``predict`` scores releases and explains the score, and ``archive`` saves and loads
-the portable, verified model file (skops inside a zip or tar.gz, never pickle)::
+``labels`` defines the question and its labels, ``features`` computes the as-of-upload inputs
+(the flow calls :func:`history_check`), ``train`` fits a calibrated scikit-learn pipeline on a
+features file (``shouldi dataset build``), ``assess``/``timesplit`` measure it on later uploads
+of new projects beside five baselines and decide its :func:`skill`, ``predict`` scores releases
+in plain language (``words``), and ``archive`` saves and loads the portable, verified model file
+(skops inside a zip or tar.gz, never pickle)::
 
     table = load_table(Path("features.csv"))
-    model = train(table, "logistic")
+    model = train(table, "gradient-boosting")
     save_model(model, Path("model.zip"))
-    load_model(Path("model.zip")).score_records(records)  # -> [RiskScore, ...]
+    loaded = load_model(Path("model.zip"))
+    loaded.skill                      # Skill(skilled=..., reason="...") -> shown or not
+    score_report(report, loaded)      # RiskScore with the priority sentence, or None
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from shouldi.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from shouldi.risk_model.archive import TRUSTED_TYPES, load_model, read_manifest, save_model
+    from shouldi.risk_model.assess import Skill, assess, skill
     from shouldi.risk_model.data import FeatureTable, load_table, records_matrix
     from shouldi.risk_model.errors import (
         ModelArchiveError,
@@ -33,8 +39,16 @@ if TYPE_CHECKING:
         evaluate_holdout,
         grouped_folds,
     )
+    from shouldi.risk_model.features import history_check
     from shouldi.risk_model.pipeline import ESTIMATORS, build_pipeline, parse_params
-    from shouldi.risk_model.predict import Contribution, RiskModel, default_model, score_report
+    from shouldi.risk_model.predict import (
+        Contribution,
+        RiskModel,
+        check_max_risk_score,
+        default_model,
+        score_report,
+    )
+    from shouldi.risk_model.skill import shipped_skill
     from shouldi.risk_model.train import train
 
 # Names load on first use: `shouldi.risk_model.score_cache` alone does not import scikit-learn.
@@ -47,6 +61,11 @@ _LAZY = {
     "ModelArchiveError": "shouldi.risk_model.errors",
     "ModelError": "shouldi.risk_model.errors",
     "RiskModel": "shouldi.risk_model.predict",
+    "Skill": "shouldi.risk_model.skill",
+    "assess": "shouldi.risk_model.assess",
+    "check_max_risk_score": "shouldi.risk_model.predict",
+    "history_check": "shouldi.risk_model.features",
+    "skill": "shouldi.risk_model.skill",
     "TRUSTED_TYPES": "shouldi.risk_model.archive",
     "TrainingDataError": "shouldi.risk_model.errors",
     "UnsafeModelError": "shouldi.risk_model.errors",
@@ -62,6 +81,7 @@ _LAZY = {
     "records_matrix": "shouldi.risk_model.data",
     "save_model": "shouldi.risk_model.archive",
     "score_report": "shouldi.risk_model.predict",
+    "shipped_skill": "shouldi.risk_model.skill",
     "train": "shouldi.risk_model.train",
 }
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY)
@@ -77,13 +97,17 @@ __all__ = [
     "ModelArchiveError",
     "ModelError",
     "RiskModel",
+    "Skill",
     "TrainingDataError",
     "UnsafeModelError",
+    "assess",
     "build_pipeline",
+    "check_max_risk_score",
     "cross_validate",
     "default_model",
     "evaluate_holdout",
     "grouped_folds",
+    "history_check",
     "load_model",
     "load_table",
     "parse_params",
@@ -91,5 +115,7 @@ __all__ = [
     "records_matrix",
     "save_model",
     "score_report",
+    "shipped_skill",
+    "skill",
     "train",
 ]

@@ -87,7 +87,10 @@ def save_model(model: RiskModel, path: Path) -> Path:
     manifest = {"format": FORMAT, "format_version": FORMAT_VERSION,
                 **{k: v for k, v in model.manifest.items() if k not in ("format", "format_version", "members")},
                 "members": {MODEL_MEMBER: {"sha256": _sha256(blob), "size": len(blob)}}}
-    text = json.dumps(manifest, indent=2, allow_nan=False).encode("utf-8") + b"\n"
+    try:
+        text = json.dumps(manifest, indent=2, allow_nan=False).encode("utf-8") + b"\n"
+    except ValueError as e:  # a NaN or infinite number: refused at save time, never written
+        raise ModelArchiveError(f"cannot save {path}: the manifest holds a number that is not finite") from e
     members = ((MANIFEST, text), (MODEL_MEMBER, blob))
     when = datetime.fromisoformat(str(manifest.get("created", "1980-01-01T00:00:00+00:00")))
     try:
@@ -135,9 +138,18 @@ def _members(root: Path, skipped_links: int) -> dict[str, bytes]:
     return {n: (root / n).read_bytes() for n in names}
 
 
+def _not_finite(constant: str) -> float:
+    raise ValueError(f"{constant} is not a JSON number")
+
+
 def _manifest(data: bytes) -> dict[str, Any]:
+    """The manifest, refused when it is not strict JSON: ``NaN``/``Infinity`` (Python's json
+    reads them, and a NaN threshold would be echoed back as invalid JSON) or nesting too deep
+    for the parser (``RecursionError``)."""
     try:
-        manifest = json.loads(data.decode("utf-8"))
+        manifest = json.loads(data.decode("utf-8"), parse_constant=_not_finite)
+    except RecursionError:
+        raise UnsafeModelError(f"{MANIFEST} is nested too deeply to be a model manifest") from None
     except (UnicodeDecodeError, ValueError) as e:
         raise UnsafeModelError(f"{MANIFEST} is not JSON ({e})") from e
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:

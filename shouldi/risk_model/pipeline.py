@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -40,6 +41,7 @@ from shouldi.errors import UsageError
 __all__ = ["ESTIMATORS", "build_pipeline", "estimator_params", "parse_params", "single_threaded"]
 
 ESTIMATORS = ("logistic", "gradient-boosting", "random-forest")
+_NOT_FINITE = frozenset({"nan", "-nan", "inf", "-inf", "+inf", "infinity", "-infinity", "+infinity"})
 _SEED = 0
 
 
@@ -78,6 +80,10 @@ def parse_params(pairs: Sequence[str]) -> dict[str, Any]:
             value = text
         if not isinstance(value, (str, int, float, bool)) and value is not None:
             raise UsageError(f"--param {pair!r}: only numbers, true/false, null or text")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise UsageError(f"--param {pair!r}: the number is not finite")
+        if isinstance(value, str) and value.strip().lower() in _NOT_FINITE:
+            raise UsageError(f"--param {pair!r}: the number is not finite")
         params[key.strip()] = value
     return params
 

@@ -1,7 +1,10 @@
 """A loaded risk model: a 0-100 score per release, the features that drove it, and drift.
 
-The score is ``100 * P(a known vulnerability affects this release)``, from the calibrated
-pipeline. Explanations are per-feature contributions in log-odds, computed exactly and
+The score is ``100 * P(an advisory affecting this release is published within 12 months of its
+upload)``, from the calibrated pipeline. It is *shown* only by a skilled model
+(:func:`shouldi.risk_model.assess.skill`) and only for a release whose history features are
+known (:func:`score_report`), in plain language (:mod:`shouldi.risk_model.words`): the
+``RiskScore`` carries the sentence, never coefficients. Explanations are per-feature contributions in log-odds, computed exactly and
 without permutations:
 
 - ``logistic``: coefficient x standardised value (after arcsinh, imputation and scaling) of the
@@ -33,10 +36,12 @@ from shouldi.risk_model.data import Matrix, records_matrix
 from shouldi.risk_model.drift import drifted, ranges_from_json
 from shouldi.risk_model.pipeline import single_threaded
 from shouldi.risk_model.shipped import shipped_model_path
+from shouldi.risk_model.skill import shipped_skill, skill
+from shouldi.risk_model.words import priority_line
 from shouldi.verdict import PackageReport, RiskScore
 
-__all__ = ["Contribution", "RiskModel", "default_model", "preload_default_model", "score_report",
-           "shipped_model_path"]
+__all__ = ["Contribution", "Presented", "RiskModel", "check_max_risk_score", "default_model",
+           "preload_default_model", "score_report", "shipped_model_path"]
 
 _EPS = 1e-6
 _CHUNK = 64
@@ -52,6 +57,15 @@ class Contribution:
     def describe(self) -> str:
         shown = "unknown" if self.value is None else f"{self.value:g}"
         return f"{self.feature}={shown} ({self.contribution:+.2f})"
+
+
+@dataclass(frozen=True)
+class Presented:
+    """A score as a person reads it."""
+
+    probability: float
+    priority: str  # "high" | "medium" | "low"
+    text: str  # "review priority: high — top 10% of releases scanned for training; because: ..."
 
 
 def _logit(p: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -73,6 +87,10 @@ class RiskModel:
         self.warnings = warnings
         if [r.name for r in self.ranges] != list(self.features):
             raise ValueError("training ranges do not match the feature schema")
+        self.percentiles = tuple(float(q) for q in manifest.get("score_percentiles") or ())
+        if any(not math.isfinite(q) for q in self.percentiles) or list(self.percentiles) != sorted(self.percentiles):
+            raise ValueError("score_percentiles must be finite and sorted")
+        self.skill = skill(self.manifest)
 
     @property
     def training_sha256(self) -> str:
@@ -138,13 +156,24 @@ class RiskModel:
                                      round(float(contrib[i, j]), 4)) for j in order])
         return out
 
-    def score(self, x: Matrix, top: int = 3) -> list[RiskScore]:
+    def present(self, x: Matrix) -> list[Presented]:
+        """Each row's priority sentence (:mod:`shouldi.risk_model.words`)."""
         probabilities = self.probabilities(x)
-        reasons = self.explain(x, top)
+        contrib = self.contributions(x)
         out = []
         for i, p in enumerate(probabilities):
+            reasons = [(f, None if math.isnan(x[i, j]) else float(x[i, j]), float(contrib[i, j]))
+                       for j, f in enumerate(self.features) if abs(contrib[i, j]) >= _SHOWN]
+            priority, text = priority_line(float(p), self.percentiles, reasons)
+            out.append(Presented(float(p), priority, text))
+        return out
+
+    def score(self, x: Matrix, top: int = 3) -> list[RiskScore]:
+        """Scores with the plain-language sentence as their only "top feature"."""
+        out = []
+        for i, shown in enumerate(self.present(x)):
             drift = drifted(x[i], self.ranges)
-            out.append(RiskScore(round(100 * float(p), 1), tuple(c.describe() for c in reasons[i]),
+            out.append(RiskScore(round(100 * shown.probability, 1), (shown.text,),
                                  reliable=not drift, drift=drift))
         return out
 
@@ -156,21 +185,51 @@ class RiskModel:
 
 
 def score_report(report: PackageReport, model: RiskModel | None = None) -> RiskScore | None:
-    """The risk score of a scanned release (``None`` when no model is given or shipped)."""
+    """The risk score of a scanned release, or ``None``: no model given or shipped, a model
+    without measured skill (``model.skill.reason`` says why), or a release whose ``history``
+    check did not run or did not know the project's advisories (the model would read imputed
+    values: a number that means nothing)."""
     from shouldi.record import report_to_record
 
     model = model or default_model()
-    if model is None or report.version is None:
+    if model is None or report.version is None or not model.skill.skilled:
         return None
+    if any(f.startswith("history.") for f in model.features):
+        history = report.checks.get("history")
+        if history is None or history.status.value != "ok":
+            return None
+        if "history.past_advisories" in model.features and "past_advisories" not in history.counts:
+            return None  # trained with the advisory history always known: imputing it would mislead
     return model.score_records([report_to_record(report, "")])[0]
 
 
+def check_max_risk_score(limit: float | None, model: RiskModel | None) -> None:
+    """Refuse a policy's ``max_risk_score`` that cannot mean anything (raises ``UsageError``):
+    not a finite number in 0-100, no model, or a model without measured skill."""
+    from shouldi.errors import UsageError
+
+    if limit is None:
+        return
+    if not isinstance(limit, (int, float)) or not math.isfinite(limit) or not 0 <= limit <= 100:
+        raise UsageError(f"max_risk_score must be a number from 0 to 100, not {limit!r}")
+    if model is None:
+        raise UsageError("max_risk_score is set but no risk model is shipped")
+    if not model.skill.skilled:
+        raise UsageError(f"max_risk_score needs a risk model with measured skill; {model.skill.reason}")
+
+
 def default_model() -> RiskModel | None:
-    """The shipped model, verified and loaded once per process (``None`` if not shipped).
+    """The shipped model for scoring, verified and loaded once per process; ``None`` if none
+    is shipped **or if it has no measured skill** (its score must not be shown anywhere; the
+    reason is :func:`shouldi.risk_model.skill.shipped_skill`). Without skill nothing is
+    loaded: scikit-learn is not even imported.
 
     Thread-safe: the flow loads it in a thread while packages are scanned
     (:func:`~shouldi.operations.score.preload_risk_model`), and a caller that asks meanwhile
     waits for that load instead of starting a second one."""
+    judged = shipped_skill()
+    if judged is None or not judged.skilled:
+        return None
     with _DEFAULT_LOCK:
         return _load_default_model()
 
@@ -178,6 +237,9 @@ def default_model() -> RiskModel | None:
 def preload_default_model() -> None:
     """Load the shipped model now, unless another thread already is: never waits, so
     concurrent packages do not each hold a worker thread for the ~3 s import."""
+    judged = shipped_skill()
+    if judged is None or not judged.skilled:
+        return
     if _DEFAULT_LOCK.acquire(blocking=False):
         try:
             _load_default_model()

@@ -62,7 +62,8 @@ def judge(release: Release, checks: CheckSet, policy: Policy,
     reasons: list[Reason] = []
     reasons += rules.unchecked_reasons((c.name, c.given, c.required) for c in checks.checks)
     for c in checks.checks:
-        if isinstance(c.given, CheckResult) and c.given.status is Status.OK:
+        if (isinstance(c.given, CheckResult) and c.given.status is Status.OK
+                and c.name not in rules.INFORMS_ONLY):
             reasons += rules.finding_reasons(c.given, policy)
     reasons += rules.advisory_reasons(checks.advisories, policy)
     reasons += rules.staleness_reasons(checks.advisory_answers, policy)
@@ -74,7 +75,7 @@ def judge(release: Release, checks: CheckSet, policy: Policy,
     summaries: Mapping[str, CheckSummary] = {c.name: _summary(c.given) for c in checks.checks}
     return PackageReport(release.name, release.version, verdict, tuple(reasons), summaries,
                          release.requested, release.artifact, checks.advisories, risk,
-                         release.artifact_reason)
+                         release.artifact_reason, None, checks.advisory_answers)
 
 
 def not_resolved(spec: str, missing: Missing) -> PackageReport:
