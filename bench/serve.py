@@ -10,7 +10,8 @@ A ``shouldi serve`` subprocess proxies the test suite's local index (tests/index
 - ``post_check``: ``POST /v1/check {"specs": ["cleanpkg==1.0.0"]}`` of the judged spec (the
   answer of a moment ago, through the same path as any check).
 
-Load comes from ``wrk`` (Debian's package: C, so the load generator costs little of the 2
+Advisory sources are the hermetic ones (the local index's JSON API); the OSV API, pip-audit
+and the safety CLI are off. Load comes from ``wrk`` (Debian's package: C, so the load generator costs little of the 2
 cores it shares with the server) with ``--connections`` open connections for
 ``--duration`` seconds each; without wrk, an asyncio httpx client with as many connections
 (in this process: it competes with the server for CPU, so its figures are lower bounds).
@@ -179,7 +180,8 @@ def main() -> None:
         code = {f"cleanpkg/{rel}": data for rel, data in read_tree(src / "cleanpkg").items()}
         wheel = make_wheel(home, "cleanpkg", "1.0.0", code)
         index.add_raw_file("cleanpkg", "1.0.0", wheel.name, wheel.read_bytes())
-        server = start_serve(index.url, home, "--workers", str(args.workers), "--quiet")
+        server = start_serve(index.url, home, "--workers", str(args.workers), "--no-osv",
+                             "--quiet")
         try:
             import httpx
 

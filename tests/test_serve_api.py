@@ -25,8 +25,16 @@ TOKEN = "s3cret-token-0123456789"
 
 
 def settings(upstream: str, home: Path) -> Settings:
-    return Settings(index_url=upstream, cache_dir=home / "cache", advisory_db=home / "adv.sqlite",
-                    pip_audit=False, safety_cli=False, timeout=5, max_age=600)
+    """The CLI's settings in these tests: the default (per-test) advisory store, no online
+    sources (the OSV API is the closed port conftest gives the CLI)."""
+    return Settings(index_url=upstream, cache_dir=home / "cache", pip_audit=False, safety_cli=False,
+                    osv_url="http://127.0.0.1:9/", timeout=5, max_age=600)
+
+
+def timeless(body: dict[str, Any]) -> dict[str, Any]:
+    """The install JSON without the live sources' data times (when each was asked)."""
+    return {**body, "packages": [{**p, "advisory_answers": [
+        {**a, "data_time": None} for a in p.get("advisory_answers", [])]} for p in body["packages"]]}
 
 
 class InProcess:
@@ -54,8 +62,7 @@ class InProcess:
 
 
 @pytest.fixture
-def app_server(local_index, tmp_path, monkeypatch) -> Iterator[Callable[..., InProcess]]:
-    monkeypatch.setenv("SHOULDI_DATA_DIR", str(tmp_path / "data"))
+def app_server(local_index, tmp_path) -> Iterator[Callable[..., InProcess]]:
     running: list[InProcess] = []
 
     def start(**kw: Any) -> InProcess:
@@ -72,8 +79,7 @@ def app_server(local_index, tmp_path, monkeypatch) -> Iterator[Callable[..., InP
 
 def cli_json(index, home: Path, *specs: str) -> tuple[int, dict[str, Any]]:
     argv = ["install", *specs, "--index-url", index.url, "--cache-dir", str(home / "cache"),
-            "--advisory-db", str(home / "adv.sqlite"), "--no-pip-audit", "--no-safety-cli",
-            "--timeout", "5", "--format", "json", "--max-age", "0"]
+            "--no-pip-audit", "--no-safety-cli", "--timeout", "5", "--format", "json", "--max-age", "0"]
     result = CliRunner().invoke(cli, argv, catch_exceptions=False)
     return result.exit_code, json.loads(result.stdout)
 
@@ -84,7 +90,7 @@ def test_check_answers_the_install_json(app_server, local_index, tmp_path):
                                                    "max_age": 0}, timeout=600)
     assert r.status_code == 200, r.text
     code, printed = cli_json(local_index, tmp_path, "evilpkg", "cleanpkg==1.0.0")
-    assert r.json() == printed  # the same answers, the same JSON
+    assert timeless(r.json()) == timeless(printed)  # the same answers, the same JSON
     assert r.headers["Shouldi-Exit-Code"] == str(code) == "1"
     assert [p["verdict"] for p in r.json()["packages"]] == ["fail", "pass"]
     # asked again within max_age: the answer given, said so (as the CLI says it)
@@ -94,7 +100,8 @@ def test_check_answers_the_install_json(app_server, local_index, tmp_path):
     # and stored: GET /v1/packages answers without a check
     stored = httpx.get(f"{server.url}v1/packages/cleanpkg/1.0.0").json()
     assert stored["packages"][0]["verdict"] == "pass"
-    assert {**stored["packages"][0], "reused_from": None} == printed["packages"][1]
+    stored_pkg = {**stored["packages"][0], "reused_from": None}
+    assert timeless({"packages": [stored_pkg]}) == timeless({"packages": [printed["packages"][1]]})
     assert stored["packages"][0]["reused_from"] is not None and stored["notes"] == printed["notes"]
     assert stored["packages"][0]["artifact"]["filename"] == "cleanpkg-1.0.0-py3-none-any.whl"
     assert httpx.get(f"{server.url}v1/packages/EvilPkg/0.1.0").json()["packages"][0]["verdict"] == "fail"
@@ -304,7 +311,10 @@ def test_an_answer_in_memory_is_not_reused_after_a_db_import(app_server, tmp_pat
         "affected": [{"package": {"ecosystem": "PyPI", "name": "cleanpkg"},
                       "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.1"}]}]}],
     }))
-    imported = CliRunner().invoke(cli, ["db", "--store", str(tmp_path / "adv.sqlite"), "import", str(osv.parent)])
+    from shouldi.cache.paths import default_store_path
+
+    store = default_store_path()  # the store the server reads (this test's data dir)
+    imported = CliRunner().invoke(cli, ["db", "--store", str(store), "import", str(osv.parent)])
     assert imported.exit_code == 0, imported.output
     after = httpx.post(f"{server.url}v1/check", json=body, timeout=600).json()["packages"][0]
     assert after["verdict"] == "fail" and after["reused_from"] is None

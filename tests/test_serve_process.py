@@ -52,16 +52,17 @@ def free_port() -> int:
 def start_serve(upstream: str, home: Path, *args: str, wait: float = 60.0,
                 port: int | None = None) -> ServeProcess:
     """Start ``shouldi serve`` (upstream ``upstream``, caches and state under ``home``) and
-    wait until it answers; raises with its log when it does not start."""
+    wait until it answers; raises with its log when it does not start. Its advisory store is
+    the default one of its data dir (``home/data``); the OSV API is what ``$SHOULDI_OSV_URL``
+    says (conftest: a closed port) unless ``args`` say otherwise."""
     import subprocess
     import sys
     import time
 
     port = port or free_port()
     argv = [sys.executable, "-m", "shouldi", "serve", "--port", str(port), "--upstream", upstream,
-            "--cache-dir", str(home / "cache"), "--advisory-db", str(home / "adv.sqlite"),
-            "--state", str(home / "state.sqlite"), "--no-pip-audit", "--no-safety-cli",
-            "--timeout", "5", *args]
+            "--cache-dir", str(home / "cache"), "--state", str(home / "state.sqlite"),
+            "--no-pip-audit", "--no-safety-cli", "--timeout", "5", *args]
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
     env["SHOULDI_DATA_DIR"] = str(home / "data")
     log = home / f"serve-{port}.log"
