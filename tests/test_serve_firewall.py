@@ -107,6 +107,9 @@ def test_evilpkg_is_refused_with_the_reason_then_hidden(serve, local_index, shar
 
 def test_an_unjudged_file_waits_then_503_with_retry_after(serve, local_index, shared_cache, tmp_path):
     local_index.add_wheel({"freshpkg/__init__.py": "def hello():\n    return 'hi'\n"}, "freshpkg", "2.0")
+    # the upstream stalls the first two downloads (5 s each, then the client retries): the
+    # judgement cannot end before pip asks, however fast the scan
+    local_index.fault("files/freshpkg-*", "stall", times=2)
     server = serve(local_index.url, "--cache-dir", str(shared_cache), "--judge-wait", "0.05")
     (entry,) = page(server, "freshpkg")["files"]
     started = time.monotonic()

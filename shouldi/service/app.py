@@ -64,6 +64,7 @@ class _Parts:
 
 def create_app(config: ServiceConfig) -> Any:
     """The service's ASGI app (FastAPI wrapped in the access log, token and body limit)."""
+    config = config.check()
     parts = _Parts()
 
     @contextlib.asynccontextmanager
