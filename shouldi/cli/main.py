@@ -33,6 +33,7 @@ LAZY_COMMANDS = {
     "dataset": "shouldi.cli.dataset:dataset",
     "model": "shouldi.cli.model:model",
     "report": "shouldi.cli.report:report",
+    "serve": "shouldi.cli.serve:serve",
 }
 
 
