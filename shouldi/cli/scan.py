@@ -19,7 +19,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from shouldi.cli.inputs import Checked, Target, check_targets, gather_inputs, input_options
+from shouldi.cli.inputs import (
+    Checked,
+    Target,
+    check_targets,
+    gather_inputs,
+    input_options,
+    with_dependencies,
+)
 from shouldi.cli.options import RequirementSpecType, scan_options, trace_option
 from shouldi.verdict import Verdict, exit_code_for
 
@@ -102,6 +109,7 @@ def scan(ctx: click.Context, specs: tuple[str, ...], requirements: tuple[Path, .
             check_output(path, given, what)
     inputs = gather_inputs(ctx, specs, requirements, pyproject, groups, all_groups, installed,
                            paths, settings.index_url)
+    inputs = with_dependencies(ctx, inputs, settings)
     for warning in inputs.warnings:
         click.echo(f"warning: {warning}", err=True)
     total = len({t.request for t in inputs.targets if t.spec is not None})
