@@ -228,6 +228,8 @@ def lock(ctx: click.Context, specs: tuple[str, ...], requirements: tuple[Path, .
     python = None
     if then_install:
         python, settings = install_environment(ctx, settings)
+    if not specs and not requirements:
+        raise UsageError("nothing to lock: give SPEC... or -r FILE")
     inputs = gather_inputs(ctx, specs, requirements, None, (), False, False, (), settings.index_url)
     roots, sources = _roots(inputs.targets)
     for warning in inputs.warnings:
