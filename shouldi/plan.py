@@ -41,7 +41,7 @@ from shouldi.settings import Settings
 if TYPE_CHECKING:
     from shouldi.resolve import Node, Tree
     from shouldi.results import Release
-    from shouldi.verdict import CheckSummary, Reason, Verdict
+    from shouldi.verdict import Reason, Verdict
 
 __all__ = ["TreeAnswers", "TreePlan", "answer_tree", "every_file", "every_file_of", "judge_tree",
            "plan_tree"]
@@ -169,9 +169,8 @@ def judge_tree(plan: TreePlan, answers: Sequence[Answer]) -> list[Answer]:
             own.append(a)
             continue
         deps = node.dependencies
-        checks = {rules.DEPENDENCIES_CHECK: _dependencies_summary(deps.known, deps.detail)}
         reasons = rules.tree_node_reasons(deps.known, deps.detail, node.warnings, node.notes)
-        own.append(dataclasses.replace(a, report=with_reasons(a.report, reasons, checks),
+        own.append(dataclasses.replace(a, report=with_reasons(a.report, reasons),
                                        required_by=node.required_by))
     worst = _worst_by_node(own)
     out = []
@@ -184,13 +183,6 @@ def judge_tree(plan: TreePlan, answers: Sequence[Answer]) -> list[Answer]:
         out.append(dataclasses.replace(
             a, report=with_reasons(a.report, rules.dependency_verdict_reasons(below))))
     return out
-
-
-def _dependencies_summary(known: bool, detail: str) -> CheckSummary:
-    from shouldi.results import Status
-    from shouldi.verdict import CheckSummary
-
-    return CheckSummary(Status.OK if known else Status.SKIPPED, detail)
 
 
 def _worst_by_node(answers: Sequence[Answer]) -> dict[str, tuple[Verdict, Reason | None]]:

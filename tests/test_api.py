@@ -24,7 +24,7 @@ def settings(index, tmp_path: Path, **kw) -> Settings:
 def cli_json(index, tmp_path: Path, *args: str):
     argv = ["install", *args, "--index-url", index.url, "--cache-dir", str(tmp_path / "cache"),
             "--advisory-db", str(tmp_path / "adv.sqlite"), "--no-pip-audit", "--no-safety-cli",
-            "--timeout", "5", "--format", "json", "--max-age", "0"]
+            "--timeout", "5", "--format", "json", "--max-age", "0", "--no-deps"]
     result = CliRunner().invoke(cli, argv, catch_exceptions=False)
     return result, json.loads(result.stdout)
 
@@ -34,7 +34,7 @@ def test_check_gives_the_clis_answer(local_index, tmp_path):
     result, data = cli_json(local_index, tmp_path, "cleanpkg==1.0.0")
     (printed,) = data["packages"]
     assert api.verdict.value == printed["verdict"] and result.exit_code == 0
-    assert {**report_to_dict(api), "reused_from": None} == printed
+    assert {**report_to_dict(api), "reused_from": None, "required_by": []} == printed
 
 
 def test_acheck_and_overrides(local_index, tmp_path):
@@ -60,7 +60,7 @@ def test_the_trace_resolves_every_input_and_names_every_operation(local_index, t
     report = by_def["PackageReport"]
     assert report["operation"] == "judge_release"
     assert report["value"] == {k: v for k, v in json.loads(result.stdout)["packages"][0].items()
-                               if k != "reused_from"}
+                               if k not in ("reused_from", "required_by")}
     # provenance: the report comes from the gathered checks, which come from bandit's result
     checks = values[next(i for i in report["inputs"] if values[i]["definition"] == "CheckSet")]
     assert any(values[i]["operation"] == "bandit_scan" for i in checks["inputs"])

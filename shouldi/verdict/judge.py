@@ -86,20 +86,19 @@ def _order(r: Reason) -> tuple[int, int]:
     return (-r.verdict.rank, -r.severity.rank)
 
 
-def with_reasons(report: PackageReport, reasons: Sequence[Reason],
-                 checks: Mapping[str, CheckSummary] | None = None) -> PackageReport:
-    """``report`` with more reasons (and check summaries), its verdict the worst of all again.
+def with_reasons(report: PackageReport, reasons: Sequence[Reason]) -> PackageReport:
+    """``report`` with more reasons, its verdict the worst of all again.
 
     For what only the whole of several answers tells, such as a dependency tree (a failing
     dependency fails what pulls it in, see :func:`rules.dependency_verdict_reasons`): each
     package's own answer is judged by the flow, and this adds what its tree says.
     """
-    if not reasons and not checks:
+    if not reasons:
         return report
     merged = sorted((*report.reasons, *reasons), key=_order)
-    verdict = _worst([*merged, Reason("", Severity.INFO, "", None, report.verdict)])
-    return dataclasses.replace(report, verdict=verdict, reasons=tuple(merged),
-                               checks={**report.checks, **(checks or {})})
+    worst = _worst(reasons)
+    verdict = worst if worst.rank > report.verdict.rank else report.verdict
+    return dataclasses.replace(report, verdict=verdict, reasons=tuple(merged))
 
 
 def not_resolved(spec: str, missing: Missing) -> PackageReport:
