@@ -241,18 +241,18 @@ def answer_tree(roots: Sequence[Request], settings: Settings, *, trace: bool = F
     ``progress(total)`` is entered once the nodes are known; ``on_resolve`` is called before
     resolving (not when the answer is reused).
     """
-    import asyncio
-
-    from shouldi.api import answer
     from shouldi.resolve.answers import TreeAnswerCache
 
     cache = None if trace else TreeAnswerCache.for_settings(roots, settings)
     hit = cache.get() if cache is not None else None
-    if hit is not None:
+    if hit is not None:  # the warm path: nothing else is imported
         with _progress(progress, len(hit.answers)) as tick:
             for a in hit.answers:
                 tick(a)
         return hit
+    import asyncio
+
+    from shouldi.api import answer
     if on_resolve is not None:
         on_resolve()
     plan = asyncio.run(plan_tree(roots, settings))

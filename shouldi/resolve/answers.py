@@ -34,9 +34,12 @@ __all__ = ["TreeAnswerCache"]
 
 
 def _interpreter() -> list[str]:
+    """The running interpreter, as far as picking files goes (``python`` and ``python3`` of
+    one environment are one interpreter)."""
+    import os
     import platform
 
-    return [sys.executable, sys.version, sys.platform, platform.machine()]
+    return [os.path.realpath(sys.executable), sys.version, sys.platform, platform.machine()]
 
 
 class TreeAnswerCache:
