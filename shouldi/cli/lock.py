@@ -166,9 +166,12 @@ def install_judged(answers: Sequence[Answer], python: str, settings: Settings, *
     """Install exactly the judged files of ``answers`` (from ``lock`` when it is written)."""
     import tempfile
 
-    sdists = sorted({f"{a.report.name} {a.report.version} ({a.report.artifact.filename})"
-                     for a in answers if a.report.artifact is not None
-                     and a.report.artifact.kind == "sdist"})
+    first: dict[str, Answer] = {}
+    for a in answers:  # with --all-files the file pip installs comes first, then the others
+        first.setdefault(a.report.name, a)
+    sdists = sorted(f"{a.report.name} {a.report.version} ({a.report.artifact.filename})"
+                    for a in first.values() if a.report.artifact is not None
+                    and a.report.artifact.kind == "sdist")
     if sdists and not allow_build:
         raise UsageError(f"not installing: pip would build {', '.join(sdists)} from source, which "
                          "runs its code; pass --allow-build to let it (the judged files stay pinned)")
