@@ -196,3 +196,42 @@ def test_all_files_judges_every_file_of_every_node(index, tmp_path):
     assert result.exit_code == 0, result.output
     assert sorted(p["artifact"]["filename"] for p in data["packages"]) == [
         "zq_app-1.0-py3-none-any.whl", "zq_app-1.0.tar.gz", "zq_lib-1.0-py3-none-any.whl"]
+
+
+def test_judge_tree_fails_up_the_tree_errors_up_and_leaves_warnings_where_they_are():
+    """The rule itself, on values: what a dependency's verdict makes of each package above it."""
+    from shouldi.api import Answer, Request
+    from shouldi.plan import TreePlan, judge_tree
+    from shouldi.resolve import Dependencies, Node, Requirer, Tree
+    from shouldi.results import Artifact, Release, Severity
+    from shouldi.verdict import PackageReport, Reason, Verdict
+
+    def node(name: str, *children: str, known: bool = True) -> Node:
+        art = Artifact(f"{name}-1.0.whl", f"https://x/{name}", "ab" * 32, "wheel")
+        deps = Dependencies(True, "wheel", "the wheel's METADATA") if known else Dependencies.unknown("x")
+        return Node(name, "1.0", Release(name, "1.0", "https://x/", art, "wheel"),
+                    (Requirer(name),), deps, depends_on=children)
+
+    def answer(n: Node, verdict: Verdict) -> Answer:
+        reasons = () if verdict is Verdict.PASS else (
+            Reason("heuristics", Severity.HIGH, f"{n.name} is {verdict.value}", "x.py:1", verdict),)
+        return Answer(Request(n.name, planned=n.release),
+                      PackageReport(n.name, "1.0", verdict, reasons, {}, n.name, n.artifact))
+
+    nodes = [node("top", "mid", "warns"), node("mid", "evil", "broken"), node("evil"),
+             node("broken", known=False), node("warns")]
+    verdicts = [Verdict.PASS, Verdict.PASS, Verdict.FAIL, Verdict.ERROR, Verdict.WARN]
+    tree = Tree(("top",), tuple(nodes), "CPython 3.11 on linux x86_64")
+    plan = TreePlan((Request("top"),), tuple(Request(n.name, planned=n.release) for n in nodes), tree)
+    judged = {a.report.name: a.report for a in judge_tree(plan, [answer(n, v) for n, v in zip(nodes, verdicts, strict=True)])}
+    assert [(r.verdict, r.message) for r in judged["top"].reasons if r.check == "dependencies"] == [
+        (Verdict.FAIL, "depends on evil 1.0 (through mid 1.0), which fails"),
+        (Verdict.ERROR, "depends on broken 1.0 (through mid 1.0), which could not be fully checked"),
+    ]
+    assert judged["top"].verdict is Verdict.FAIL and judged["mid"].verdict is Verdict.FAIL
+    assert judged["warns"].verdict is Verdict.WARN  # a warning stays where it is
+    assert judged["broken"].verdict is Verdict.ERROR
+    assert [r.message for r in judged["broken"].reasons if r.check == "dependencies"] == [
+        "dependencies unknown: only running the build would tell (x): what it would install is not judged"]
+    evidence = judged["top"].reasons[0].evidence
+    assert evidence == "heuristics: evil is fail [x.py:1]"

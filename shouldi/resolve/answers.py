@@ -9,7 +9,7 @@ the resolver nor the flow.
 The key holds everything that decides the answer: the roots (spec, hash pins, index), every
 setting of :meth:`~shouldi.settings.Settings.answer_key` (policy, advisory sources and the
 local store's state, the target, ``--all-files``), the running interpreter when the target is
-the running interpreter, the plugins installed and shouldi's own code. An entry is stored only
+the running interpreter, what is installed (plugins among it) and shouldi's own code. An entry is stored only
 when every report in it would come out the same when asked again (``cacheable``: no
 ``error``, nothing that could not run) and the tree was resolved; on read every report must
 be about the node it is filed under. It lives in the cache layer's checked store
@@ -33,6 +33,27 @@ if TYPE_CHECKING:
 __all__ = ["TreeAnswerCache"]
 
 
+def _environment() -> list[object]:
+    """What is installed, cheaply: each site-packages directory and its mtime. Installing,
+    upgrading or removing a distribution (a plugin among them) adds or removes a
+    ``.dist-info`` directory, which changes its directory's mtime: then every whole-tree
+    answer is a miss. (Reading every distribution's entry points costs up to ~0.2 s on a
+    busy machine, a large part of a warm run.)"""
+    import site
+    from pathlib import Path
+
+    dirs = list(site.getsitepackages())
+    if site.ENABLE_USER_SITE:
+        dirs.append(site.getusersitepackages())
+    out: list[object] = []
+    for entry in dirs:
+        try:
+            out.append([entry, Path(entry).stat().st_mtime_ns])
+        except OSError:
+            continue
+    return out
+
+
 def _interpreter() -> list[str]:
     """The running interpreter, as far as picking files goes (``python`` and ``python3`` of
     one environment are one interpreter)."""
@@ -54,7 +75,6 @@ class TreeAnswerCache:
         """None when answers are not reused (``--no-cache``, ``--max-age 0``)."""
         if settings.no_cache or settings.max_age <= 0:
             return None
-        from shouldi.api import _installed_plugins
         from shouldi.cache import Cache
         from shouldi.cache.answers import package_fingerprint
 
@@ -64,7 +84,7 @@ class TreeAnswerCache:
             "settings": settings.answer_key(),
             "max_download": settings.max_download,
             "interpreter": _interpreter() if settings.target is None else None,
-            "plugins": _installed_plugins(),
+            "environment": _environment(),
             "code": package_fingerprint(),
         }
         store = EntryStore(Cache(settings.cache_dir).root / "trees", "tree-answer")
