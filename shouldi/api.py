@@ -215,6 +215,7 @@ async def _run(reqs: list[Request], settings: Settings, trace: bool,
                recorded: frozenset[tuple[str, str, str]] = frozenset()) -> dict[str, Answer]:
     from shouldi.cache import Cache
     from shouldi.dataflow import Orchestrator
+    from shouldi.dataflow.pool import stop_on_signals
     from shouldi.flow import build_flow, reads_tree
     from shouldi.index import make_client
     from shouldi.operations import definitions as d
@@ -222,7 +223,9 @@ async def _run(reqs: list[Request], settings: Settings, trace: bool,
 
     flow = build_flow()
     by_key = {_key(r, settings): r for r in reqs}
-    async with make_client(timeout=settings.timeout) as client:
+    # SIGINT/SIGTERM stop the run in order: children stopped, cleanup (scratch removal) run,
+    # then shouldi.dataflow.pool.Interrupted (a KeyboardInterrupt) with the signal's number.
+    async with stop_on_signals(), make_client(timeout=settings.timeout) as client:
         shared: dict[Any, Any] = {
             d.HttpClient: client,
             Policy: settings.policy,
@@ -230,10 +233,14 @@ async def _run(reqs: list[Request], settings: Settings, trace: bool,
             d.ScanLimits: d.ScanLimits(settings.scan_timeout, settings.max_download),
             d.AdvisoryConfig: d.AdvisoryConfig(settings.advisory_db, settings.pip_audit,
                                                settings.pip_audit_osv_url, settings.safety_cli,
-                                               min(settings.scan_timeout, 120.0)),
+                                               min(settings.scan_timeout, 120.0), settings.osv),
             d.RiskConfig: d.RiskConfig(settings.risk),
             d.TreeForPlugins: reads_tree(flow),
         }
+        if settings.osv:
+            from shouldi.advisories.osv_api import OsvBatcher
+
+            shared[OsvBatcher] = OsvBatcher(client, settings.osv_url)
         if settings.now is not None:
             shared[d.Now] = settings.now
         if recorded:

@@ -9,19 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shouldi.cache.files import read_regular
 from shouldi.errors import UsageError
 from shouldi.results import Severity
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 __all__ = ["Policy", "PolicyError", "load_policy"]
 
@@ -107,24 +100,14 @@ def load_policy(directory: Path | None = None, path: Path | None = None) -> Poli
         path = next((p for p in candidates if p.is_file()), None)
         if path is None:
             return Policy()
+    from shouldi.inputs.errors import InputError
+    from shouldi.inputs.pyproject import load_toml, tool_table
+
     try:
-        raw = read_regular(path, _MAX_POLICY)
-    except OSError as e:
-        raise PolicyError(f"cannot read policy file {path}: {e.strerror or e}") from e
-    try:
-        data: object = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as e:
-        raise PolicyError(f"{path}: not a text file (invalid UTF-8 at byte {e.start})") from e
-    except tomllib.TOMLDecodeError as e:
-        raise PolicyError(f"{path}: invalid TOML: {e}") from e
-    except RecursionError as e:
-        raise PolicyError(f"{path}: nested too deeply") from e
-    if path.name == "pyproject.toml":
-        tool = data.get("tool", {}) if isinstance(data, dict) else None
-        if not isinstance(tool, dict):
-            raise PolicyError(f"{path}: [tool] must be a table")
-        data = tool.get("shouldi", {})
-        where = f"{path}: [tool.shouldi]"
-    else:
-        where = str(path)
-    return policy_from_mapping(data, where)
+        _, data = load_toml(path, what="policy file", limit=_MAX_POLICY)
+        if path.name == "pyproject.toml":
+            return policy_from_mapping(tool_table(data, "shouldi", str(path)),
+                                       f"{path}: [tool.shouldi]")
+    except InputError as e:
+        raise PolicyError(str(e)) from e
+    return policy_from_mapping(data, str(path))

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 
 from shouldi import __version__
-from shouldi.verdict import PackageReport
+from shouldi.verdict import PackageReport, report_to_dict
 
 __all__ = ["FEATURE_COLUMNS", "MODEL_FEATURES", "RECORD_COLUMNS", "Scalar", "report_to_record"]
 
@@ -77,10 +77,7 @@ def report_to_record(report: PackageReport, index_url: str,
         "artifact_filename": artifact.filename if artifact else None,
         "artifact_kind": artifact.kind if artifact else None,
         "verdict": report.verdict.value,
-        "reasons": json.dumps([
-            {"check": r.check, "severity": r.severity.value, "message": r.message,
-             "evidence": r.evidence, "verdict": r.verdict.value} for r in report.reasons
-        ]),
+        "reasons": json.dumps(report_to_dict(report)["reasons"]),
         "advisory_ids": " ".join(a.id for a in report.advisories),
     }
     for column in _STATUS_COLUMNS:

@@ -169,6 +169,8 @@ class Advisory:
     sources: frozenset[str] = frozenset()
     url: str | None = None
     severity: Severity | None = None
+    published: datetime | None = None  # when the advisory was first published (OSV "published")
+    modified: datetime | None = None  # when it last changed (OSV "modified")
 
     @property
     def all_ids(self) -> frozenset[str]:
@@ -180,12 +182,16 @@ class AdvisoryAnswer:
     """What one advisory source said about one exact release.
 
     ``status`` is ``OK`` only when the source could vouch for this release: it was reachable
-    and its data is newer than the release. Otherwise SKIPPED/ERROR with ``reason``.
+    and its data is newer than the release. Otherwise SKIPPED (it could not look: not set up,
+    not served, unreachable, data older than the release) or ERROR (it is broken: a corrupt
+    store, garbage from a service), with ``reason``. ``fix`` is the command that would let it
+    vouch next time (for the one-line message, :mod:`shouldi.advisories.messages`).
     """
 
     source: str
     status: Status
     advisories: tuple[Advisory, ...] = ()
     reason: str | None = None
-    data_time: datetime | None = None  # how recent the source's data is
+    data_time: datetime | None = None  # how recent the source's data is (query time if live)
     warnings: tuple[str, ...] = ()
+    fix: str | None = None  # e.g. "`shouldi db update`, or `shouldi db import FILE` offline"

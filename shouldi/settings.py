@@ -27,6 +27,8 @@ __all__ = ["PYPI_SIMPLE_URL", "Settings", "SettingsError", "check_index_url"]
 #: The CLI keeps its own copy so that ``--help`` does not import the index layer; a test ties
 #: them together.
 PYPI_SIMPLE_URL = "https://pypi.org/simple/"
+#: OSV's API (``shouldi.advisories.osv_api.OSV_API_URL``; a test ties them together).
+OSV_API_URL = "https://api.osv.dev"
 _MAX_URL = 2048
 
 
@@ -53,7 +55,7 @@ class Settings:
     ``jobs``: packages checked at once. ``risk``: score with the risk model. ``now``: the time
     age signals are measured from (tests pin it; None: the clock). ``target``: the environment
     the file is picked for (None: the running interpreter). ``all_files``: judge every file of
-    each release, not only the one pip would install.
+    each release, not only the one pip would install. ``osv``/``osv_url``: ask the OSV API.
     """
 
     index_url: str = PYPI_SIMPLE_URL
@@ -73,11 +75,14 @@ class Settings:
     now: datetime | None = None
     target: TargetEnvironment | None = None
     all_files: bool = False
+    osv: bool = True
+    osv_url: str = OSV_API_URL
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "index_url", check_index_url(self.index_url))
         if self.pip_audit_osv_url is not None:
             check_index_url(self.pip_audit_osv_url, "--pip-audit-osv-url")
+        object.__setattr__(self, "osv_url", check_index_url(self.osv_url, "--osv-url").rstrip("/"))
         _number("timeout", self.timeout, 0.1, 3600.0)
         _number("scan_timeout", self.scan_timeout, 0.01, 86400.0)
         _number("max_age", self.max_age, 0.0, 10 * 365 * 86400.0)
@@ -102,6 +107,7 @@ class Settings:
             "policy": self.policy.to_dict(),
             "advisory_store": store_state,
             "pip_audit": [self.pip_audit, self.pip_audit_osv_url],
+            "osv": [self.osv, self.osv_url],
             "safety_cli": self.safety_cli,
             "risk": self.risk,
             "target": _target_key(self.target),

@@ -122,3 +122,39 @@ def with_client() -> Callable[..., Any]:
         return asyncio.run(main())
 
     return run
+
+
+# --- fake online advisory services (tests/fake_osv.py) -----------------------------------------
+
+
+@pytest.fixture
+def fake_osv() -> Iterator[Any]:
+    """A fake OSV API (``FakeOsv``) on 127.0.0.1; ``.url`` is its base URL."""
+    from fake_osv import FakeOsv, running_server
+
+    with running_server() as server:
+        yield FakeOsv(server)
+
+
+@pytest.fixture
+def fake_pypi_json() -> Iterator[Any]:
+    """A fake PyPI per-version JSON API (``FakePypiJson``); ``.root`` is its JSON root."""
+    from fake_osv import FakePypiJson, running_server
+
+    with running_server() as server:
+        yield FakePypiJson(server)
+
+
+@pytest.fixture(autouse=True)
+def _own_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets its own empty data dir: the default advisory store is never the
+    developer's, and is absent unless the test fills it."""
+    monkeypatch.setenv("SHOULDI_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+    monkeypatch.delenv("SHOULDI_ADVISORY_DB", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_osv_dev(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's OSV API is a closed local port unless a test gives its fake: no test reaches
+    api.osv.dev (the source then answers SKIPPED, as offline)."""
+    monkeypatch.setenv("SHOULDI_OSV_URL", "http://127.0.0.1:9/")

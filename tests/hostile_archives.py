@@ -374,3 +374,207 @@ def encrypted_zip(where: Path, outside: Path) -> Path:
     data[central + 8] |= 0x1  # and central directory
     (where / "enc.zip").write_bytes(data)
     return where / "enc.zip"
+
+
+# --- corrupt: every checksum is verified -----------------------------------------------
+
+
+def _patched(path: Path, name: str, *offsets: int) -> Path:
+    """A copy of ``path`` with the byte at each offset (negative: from the end) inverted."""
+    data = bytearray(path.read_bytes())
+    for offset in offsets:
+        data[offset] ^= 0xFF
+    out = path.with_name(name)
+    out.write_bytes(data)
+    return out
+
+
+def gzip_bad_crc(where: Path, outside: Path) -> Path:
+    """The gzip trailer's CRC-32 (8 bytes from the end) is wrong: every member reads fine."""
+    return _patched(sample_tar(where), "crc.tar.gz", -8)
+
+
+def gzip_bad_length(where: Path, outside: Path) -> Path:
+    """The gzip trailer's ISIZE (the last 4 bytes) is wrong."""
+    return _patched(sample_tar(where), "len.tar.gz", -1)
+
+
+def gzip_no_trailer(where: Path, outside: Path) -> Path:
+    """The stream stops before its 8-byte trailer (the tar inside is whole)."""
+    whole = sample_tar(where).read_bytes()
+    (where / "cut-trailer.tar.gz").write_bytes(whole[:-8])
+    return where / "cut-trailer.tar.gz"
+
+
+def bz2_bad_crc(where: Path, outside: Path) -> Path:
+    """The bzip2 stream's combined CRC (in its last bytes) is wrong."""
+    return _patched(sample_tar(where, "w:bz2", "pkg-1.0.tar.bz2"), "crc.tar.bz2", -3)
+
+
+def xz_bad_check(where: Path, outside: Path) -> Path:
+    """The xz stream footer's CRC-32 (12 bytes from the end) is wrong."""
+    return _patched(sample_tar(where, "w:xz", "pkg-1.0.tar.xz"), "crc.tar.xz", -12)
+
+
+def zip_bad_crc(where: Path, outside: Path) -> Path:
+    """One member's data does not match the CRC-32 both headers give."""
+    archive = sample_zip(where)
+    with zipfile.ZipFile(archive) as zf:
+        info = zf.getinfo("pkg-1.0/pkg/__init__.py")
+    data_at = info.header_offset + 30 + len(info.filename)
+    return _patched(archive, "crc.zip", data_at + 1)
+
+
+def zip_symlink_bad_crc(where: Path, outside: Path) -> Path:
+    """A member marked as a symlink whose (short) data fails its CRC."""
+    archive = write_zip(where / "l.zip", [("pkg/link.py", b"target.py", 0o120777)])
+    with zipfile.ZipFile(archive) as zf:
+        info = zf.getinfo("pkg/link.py")
+    return _patched(archive, "lcrc.zip", info.header_offset + 30 + len(info.filename))
+
+
+# --- ambiguous: installers read them differently ---------------------------------------
+
+
+def tar_gz_then_zip(where: Path, outside: Path) -> Path:
+    """A valid tar.gz with a valid zip appended: pip installs the zip, tar readers the tar."""
+    tar = sample_tar(where).read_bytes()
+    evil = write_zip(where / "evil.zip", [("pkg-1.0/setup.py", b"import os\nos.system('id')\n", 0)])
+    (where / "poly.tar.gz").write_bytes(tar + evil.read_bytes())
+    return where / "poly.tar.gz"
+
+
+def plain_tar_then_zip(where: Path, outside: Path) -> Path:
+    tar = sample_tar(where, "w", "pkg-1.0.tar").read_bytes()
+    evil = write_zip(where / "evil.zip", [("pkg-1.0/setup.py", b"import os\n", 0)])
+    (where / "poly.tar").write_bytes(tar + evil.read_bytes())
+    return where / "poly.tar"
+
+
+def tar_then_many_zeros(where: Path, outside: Path) -> Path:
+    """A tar.gz whose stream goes on with 9 MiB of zeros after the end marker."""
+    tar = sample_tar(where, "w", "pkg-1.0.tar").read_bytes()
+    path = where / "zeros.tar.gz"
+    with gzip.open(path, "wb") as out:
+        out.write(tar)
+        for _ in range(9):
+            out.write(bytes(CHUNK))
+    return path
+
+
+# Flagged, not refused: (builder, ambiguity kind, severity) are listed in tests/test_archive.py.
+
+
+def zip_named_tar_gz(where: Path) -> Path:
+    return sample_zip(where, name="pkg-1.0.tar.gz")
+
+
+def plain_tar_named_tar_gz(where: Path) -> Path:
+    return sample_tar(where, "w", "pkg-1.0.tar.gz")
+
+
+def zip_after_junk(where: Path) -> Path:
+    """A zip with a shell script in front of it (a self-extractor's shape)."""
+    body = sample_zip(where).read_bytes()
+    (where / "pkg-1.0-py3-none-any.whl").write_bytes(b"#!/bin/sh\nexec unzip \"$0\"\n" * 8 + body)
+    return where / "pkg-1.0-py3-none-any.whl"
+
+
+def zip_after_zip(where: Path) -> Path:
+    """Two zips back to back: zipfile (pip) reads the second, a streaming reader the first."""
+    first = write_zip(where / "first.zip", [("pkg/__init__.py", b"import os\nos.system('id')\n", 0)])
+    second = sample_zip(where)
+    (where / "two.whl").write_bytes(first.read_bytes() + second.read_bytes())
+    return where / "two.whl"
+
+
+def zip_with_appended_data(where: Path) -> Path:
+    body = sample_zip(where).read_bytes()
+    (where / "tail.whl").write_bytes(body + b"payload after the end record\n" * 4)
+    return where / "tail.whl"
+
+
+def _drop_central_entry(data: bytes, name: bytes) -> bytes:
+    """``data`` (a small zip, no zip64) without ``name``'s central directory entry."""
+    end = data.rindex(b"PK\x05\x06")
+    count, size_cd, offset_cd = struct.unpack_from("<HLL", data, end + 10)
+    entries, at = [], offset_cd
+    while at < offset_cd + size_cd:
+        nlen, elen, clen = struct.unpack_from("<3H", data, at + 28)
+        entries.append(data[at : at + 46 + nlen + elen + clen])
+        at += 46 + nlen + elen + clen
+    kept = [e for e in entries if e[46 : 46 + struct.unpack_from("<H", e, 28)[0]] != name]
+    cd = b"".join(kept)
+    record = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(kept), len(kept), len(cd), offset_cd, 0)
+    return data[:offset_cd] + cd + record
+
+
+def zip_with_unlisted_member(where: Path) -> Path:
+    """A local file between two members that the central directory does not list."""
+    path = write_zip(where / "hidden.whl", [
+        ("pkg/__init__.py", b"VERSION = 1\n", 0),
+        ("pkg/hidden.py", b"import os\nos.system('id')\n", 0),
+        ("pkg/util.py", b"def f():\n    return 1\n", 0),
+    ])
+    path.write_bytes(_drop_central_entry(path.read_bytes(), b"pkg/hidden.py"))
+    return path
+
+
+def zip_local_header_lies(where: Path) -> Path:
+    """A member's local header gives another CRC than the directory (which matches the data)."""
+    archive = sample_zip(where)
+    with zipfile.ZipFile(archive) as zf:
+        info = zf.getinfo("pkg-1.0/setup.py")
+    return _patched(archive, "lies.whl", info.header_offset + 14)
+
+
+def zip_symlink_member(where: Path) -> Path:
+    """Marked as a symlink; pip writes its "target" (here, code) as pkg/run.py."""
+    return write_zip(where / "link.whl", [("pkg/__init__.py", b"", 0),
+                                          ("pkg/run.py", b"import os\nos.system('id')\n", 0o120777)])
+
+
+def zip_directory_mode_file(where: Path) -> Path:
+    """Mode says directory, name says file: pip writes a file."""
+    return write_zip(where / "dirmode.whl", [("pkg/tool.py", b"print('hi')\n", 0o040755)])
+
+
+def tar_case_collision_code(where: Path) -> Path:
+    return write_tar(where / "pkg-1.0.tar.gz", [member("pkg-1.0/pkg/__init__.py", b"SAFE = 1\n"),
+                                                member("pkg-1.0/pkg/__INIT__.py", b"import os\n")])
+
+
+def tar_case_collision_data(where: Path) -> Path:
+    return write_tar(where / "pkg-1.0.tar.gz", [member("pkg-1.0/README", b"read me\n"),
+                                                member("pkg-1.0/readme", b"or me\n")])
+
+
+def tar_unicode_collision(where: Path) -> Path:
+    """"café.py" twice: once composed (NFC), once decomposed (NFD, as macOS writes it)."""
+    return write_tar(where / "pkg-1.0.tar.gz", [member("pkg-1.0/caf\u00e9.py", b"X = 1\n"),
+                                                member("pkg-1.0/cafe\u0301.py", b"import os\n")])
+
+
+def tar_with_trailing_data(where: Path) -> Path:
+    """Data after the end-of-archive marker, inside the gzip stream."""
+    tar = sample_tar(where, "w", "pkg-1.0.tar").read_bytes()
+    path = where / "pkg-1.0.tar.gz"
+    path.write_bytes(gzip.compress(tar + b"import os; os.system('id')\n" * 40))
+    return path
+
+
+def sdist_extra_top_level(where: Path) -> Path:
+    """pkg-1.0/ as expected, plus a setup.py at the root: pip builds the root one."""
+    return write_tar(where / "pkg-1.0.tar.gz", [
+        member("pkg-1.0/setup.py", b"from setuptools import setup\nsetup(name='pkg')\n"),
+        member("setup.py", b"import os\nos.system('id')\n"),
+    ])
+
+
+def sdist_wrong_top_folder(where: Path) -> Path:
+    return write_tar(where / "pkg-1.0.tar.gz", [member("other-2.0/setup.py", b"pass\n")])
+
+
+def sdist_without_top_folder(where: Path) -> Path:
+    return write_tar(where / "pkg-1.0.tar.gz", [member("setup.py", b"pass\n"),
+                                                member("pkg/__init__.py", b"")])

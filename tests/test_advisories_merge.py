@@ -116,3 +116,37 @@ def test_public_names_exist() -> None:
                    ".safety", ".safety_db", ".pip_audit", ".reader", ".download", ".process"):  # fmt: skip
         mod = importlib.import_module(f"shouldi.advisories{module}")
         assert all(hasattr(mod, name) for name in mod.__all__), module
+
+
+def test_the_check_is_ok_only_when_someone_vouched_and_nothing_is_broken() -> None:
+    ok = AdvisoryAnswer("pypi-json", Status.OK)
+    live = AdvisoryAnswer("osv-api", Status.OK, warnings=("PYSEC-1: a range has an invalid version",))
+    skipped = AdvisoryAnswer("local-osv", Status.SKIPPED, reason="no local advisory store",
+                             fix="`shouldi db update`, or `shouldi db import FILE` offline")
+    broken = AdvisoryAnswer("local-osv", Status.ERROR, reason="advisory store is corrupt: rebuild it")
+
+    answered = merge_answers([ok, live, skipped]).check("demo", "1.0")
+    assert (answered.status, answered.reason) == (Status.OK, "answered by pypi-json, osv-api")
+    assert answered.warnings == ("osv-api: PYSEC-1: a range has an invalid version",)
+    assert answered.counts == {"source_pypi_json_ok": 1, "source_osv_api_ok": 1,
+                               "source_local_osv_skipped": 1, "advisories": 0}
+
+    outvoted = merge_answers([ok, live, broken]).check("demo", "1.0")
+    assert (outvoted.status, outvoted.reason) == (Status.ERROR, "advisory store is corrupt: rebuild it")
+
+    nobody = merge_answers([skipped, AdvisoryAnswer("osv-api", Status.SKIPPED, reason="offline")])
+    check = nobody.check("demo", "1.0")
+    assert check.status is Status.SKIPPED
+    assert check.reason == (
+        "no advisory source could vouch for demo 1.0: load advisories with"
+        " `shouldi db update`, or `shouldi db import FILE` offline"
+    )
+
+
+def test_published_and_modified_span_the_group() -> None:
+    early, late = datetime(2020, 1, 1, tzinfo=timezone.utc), datetime(2024, 1, 1, tzinfo=timezone.utc)
+    (merged,) = merge_advisories(
+        [adv("PYSEC-1", "CVE-1", published=late, modified=late),
+         adv("GHSA-1", "CVE-1", published=early, modified=early)]
+    )  # fmt: skip
+    assert (merged.id, merged.published, merged.modified) == ("PYSEC-1", early, late)

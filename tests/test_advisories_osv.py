@@ -181,9 +181,9 @@ def test_json_list_and_osv_api_shapes() -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (b"{not json", "not valid JSON/YAML"),
+        (b"{not json", "not valid JSON \\(Expecting property name"),
         (b"[1, 2]", "expected a mapping"),
-        (b"\xff\xfe\x00", "not valid"),
+        (b"\xff\xfe\x00", "not UTF-8 text"),
     ],
     ids=["syntax", "not-mapping", "not-utf8"],
 )

@@ -155,6 +155,18 @@ def test_skipped_dependency_is_no_answer(tmp_path: Path) -> None:
     )
 
 
+def test_unexpected_output_is_an_error_that_says_how_to_skip_it(tmp_path: Path) -> None:
+    fake = tmp_path / "python"
+    report = {"dependencies": [{"name": "demo-pkg", "version": "1.0", "vulns": [{"no": "id"}]}]}
+    fake.write_text(f"#!{sys.executable}\nprint({json.dumps(json.dumps(report))})\n")
+    fake.chmod(0o755)
+    answer = run(PipAuditSource(python=str(fake)), "demo-pkg", "1.0")
+    assert (answer.status, answer.reason) == (
+        Status.ERROR,
+        "unexpected pip-audit output ('id'): `--no-pip-audit` skips it",
+    )
+
+
 @pytest.mark.online
 def test_real_pypi_service_never_reports_a_vulnerable_release_clean(tmp_path: Path) -> None:
     answer = run(PipAuditSource(cache_dir=tmp_path), "django", "3.2")

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,15 +36,13 @@ def run(source: AdvisorySource, name: str, version: str, when: datetime | None) 
 
 
 def test_vouch_rule() -> None:
-    now = datetime(2024, 6, 1, tzinfo=UTC)
     data = datetime(2024, 5, 20, tzinfo=UTC)
-    assert vouch("x", data, datetime(2024, 5, 1, tzinfo=UTC), now=now).status is Status.OK
-    same = vouch("x", data, data, now=now)  # not strictly older: cannot vouch
+    assert vouch("x", data, datetime(2024, 5, 1, tzinfo=UTC)).status is Status.OK
+    same = vouch("x", data, data)  # not strictly older: cannot vouch
     assert same.status is Status.SKIPPED
-    late = vouch("safety-db", datetime(2021, 7, 17, tzinfo=UTC), datetime(2024, 5, 1), now=now)
+    late = vouch("safety-db", datetime(2021, 7, 17, tzinfo=UTC), datetime(2024, 5, 1))
     assert late.reason == "safety-db data is from 2021-07-17, older than this release (2024-05-01)"
-    assert late.warnings == ("advisory data is 1050 days old",)
-    unknown = vouch("x", data, None, now=now)
+    unknown = vouch("x", data, None)
     assert unknown.status is Status.SKIPPED
     assert (
         unknown.reason
@@ -109,7 +108,7 @@ def test_pypi_vulnerabilities_parsed_without_withdrawn() -> None:
     )
 
 
-def test_pypi_json_answers_for_the_release_it_describes() -> None:
+def test_project_json_answers_for_the_release_it_describes() -> None:
     meta = PackageMetadata(
         name="Demo_Pkg",
         version="1.0",
@@ -121,7 +120,7 @@ def test_pypi_json_answers_for_the_release_it_describes() -> None:
     assert [a.id for a in answer.advisories] == ["PYSEC-2023-1"]
     assert answer.data_time is not None
     clean = PackageMetadata(name="demo", version="1.0", available=True, vulnerabilities=())
-    assert run(PypiJsonSource(clean), "demo", "1.0", None).status is Status.OK
+    assert run(PypiJsonSource.from_metadata(clean), "demo", "1.0", None).status is Status.OK
 
 
 @pytest.mark.parametrize(
@@ -129,24 +128,24 @@ def test_pypi_json_answers_for_the_release_it_describes() -> None:
     [
         (
             PackageMetadata(name="demo", version="1.0", available=True, latest_version="2.0"),
-            "PyPI lists vulnerabilities only for the latest release (2.0), not 1.0",
+            "PyPI's project JSON lists vulnerabilities of 2.0 only, not 1.0",
         ),
         (
             PackageMetadata(name="demo", version="1.0", available=False),
-            "the index has no PyPI JSON API: no vulnerability list",
+            "this index has no PyPI JSON API",
         ),
         (
             PackageMetadata(name="demo", version="1.0", available=True),
-            "PyPI JSON gave no vulnerability list for this release",
+            "PyPI's project JSON gave no vulnerability list for this release",
         ),
         (
             PackageMetadata(name="other", version="1.0", available=True, vulnerabilities=()),
-            "PyPI metadata is for other==1.0, not this release",
+            "PyPI's project JSON gave no vulnerability list for this release",
         ),
     ],
     ids=["not-latest", "no-json-api", "unknown", "other-package"],
 )
-def test_pypi_json_skips_when_it_does_not_know(meta: PackageMetadata, reason: str) -> None:
+def test_project_json_skips_when_it_does_not_know(meta: PackageMetadata, reason: str) -> None:
     answer = run(
         PypiJsonSource.from_metadata(meta), "demo", "1.0", datetime(2020, 1, 1, tzinfo=UTC)
     )
@@ -220,7 +219,7 @@ def test_safety_db_not_installed_or_unreadable(
     missing = run(SafetyDbSource(), "demo", "1.0", None)
     assert (missing.status, missing.reason) == (
         Status.SKIPPED,
-        "safety-db is not installed (pip install 'shouldi[safety-db]')",
+        "safety-db is not installed (optional, CC BY-NC-SA: `pip install safety-db`)",
     )
     broken = tmp_path / "insecure_full.json"
     broken.write_text("{truncated")
@@ -370,7 +369,9 @@ def test_safety_falls_back_to_safety_db(
     )
     answer = run(source, "demo-pkg", "0.5", datetime(2020, 1, 1, tzinfo=UTC))
     assert (answer.source, answer.status) == ("safety-db", Status.OK)
-    assert answer.warnings[0].startswith("safety CLI needs network access")
+    assert (answer.reason or "").startswith("safety CLI needs network access")
+    assert (answer.reason or "").endswith("; safety-db answered")
+    assert answer.warnings == ("safety-db spec '<r5238' for demo-pkg does not parse",)
     both = SafetySource(
         SafetyCliSource(probe=("127.0.0.1", closed_port)), SafetyDbSource(small_safety_db)
     )
@@ -390,3 +391,56 @@ def test_real_safety_never_reports_insecure_package_clean() -> None:
         assert any(a.id == "PYUP-25853" for a in answer.advisories)
     else:
         assert answer.reason
+
+
+def test_a_hanging_probe_is_cut_off(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A resolver that hangs (offline with a broken DNS) must not hold the check."""
+    monkeypatch.setattr(safety_module, "PROBE_BUDGET", 0.3)
+    monkeypatch.setattr(safety_module, "_reachable", lambda probe: time.sleep(3))
+    exe = fake_safety(tmp_path, FOUND)
+    source = SafetyCliSource(str(exe), probe=("platform.invalid", 443))
+    started = time.perf_counter()
+    answer = run(source, "insecure-package", "0.1.0", datetime(2017, 1, 1, tzinfo=UTC))
+    again = run(source, "demo", "1.0", datetime(2017, 1, 1, tzinfo=UTC))
+    assert time.perf_counter() - started < 1.5  # once, then remembered
+    reason = "safety CLI needs network access to platform.invalid, which did not answer in 0.3s"
+    assert (answer.status, answer.reason) == (Status.SKIPPED, reason)
+    assert (again.status, again.reason) == (Status.SKIPPED, reason)
+    assert not (tmp_path / "calls.log").exists()  # the CLI itself never ran
+
+
+@needs_safety_db
+def test_insecure_package_with_every_source(
+    local_index: Any, fake_osv: Any, with_client: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """insecure-package 0.1.0 is known to safety-db only (a PyUp id, no OSV record): with the
+    extra installed it is found; every other source says what it knows, correctly."""
+    from shouldi.advisories.merge import merge_answers
+    from shouldi.advisories.osv_api import OsvApiSource
+    from shouldi.advisories.pypi_json import json_root_for
+    from shouldi.index.jsonapi import fetch_metadata
+
+    monkeypatch.setenv("SHOULDI_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("SHOULDI_ADVISORY_DB", raising=False)
+    local_index.add_raw_file("insecure-package", "0.1.0", "insecure-package-0.1.0.tar.gz", b"x")
+
+    async def main(client: Any) -> list[AdvisoryAnswer]:
+        meta = await fetch_metadata(client, local_index.url, "insecure-package", "0.1.0")
+        assert meta.release_time is not None and meta.release_time.year == 2024
+        sources = [
+            PypiJsonSource(client, json_root_for(local_index.url), metadata=meta),
+            OsvApiSource(client=client, url=fake_osv.url),
+            LocalOsvSource(),
+            SafetyDbSource(),
+        ]
+        return list(await asyncio.gather(*(s.lookup("insecure-package", "0.1.0", meta.release_time) for s in sources)))
+
+    pypi, osv_api, local, safety_db = with_client(main)
+    assert (pypi.status, pypi.advisories) == (Status.OK, ())  # the index's JSON lists nothing
+    assert (osv_api.status, osv_api.advisories) == (Status.OK, ())  # OSV has no record of it
+    assert (local.status, local.reason) == (Status.SKIPPED, "no local advisory store")
+    assert safety_db.status is Status.SKIPPED  # 2021 data cannot vouch for a 2024 upload...
+    assert [a.id for a in safety_db.advisories] == ["PYUP-25853"]  # ...but its match counts
+    merged = merge_answers([pypi, osv_api, local, safety_db])
+    assert [a.id for a in merged.advisories] == ["PYUP-25853"]
+    assert merged.status is Status.OK and merged.answered_by == ("pypi-json", "osv-api")

@@ -28,6 +28,7 @@ from shouldi.archive import (
     extract_archive,
 )
 from shouldi.errors import ShouldiError
+from shouldi.results import Severity
 
 MiB = 1 << 20
 
@@ -91,6 +92,16 @@ HOSTILE = [
     (H.garbage_tar_gz, "unknown-format"),
     (H.gzip_not_tar, "unknown-format"),
     (H.encrypted_zip, "encrypted"),
+    (H.gzip_bad_crc, "corrupt"),
+    (H.gzip_bad_length, "corrupt"),
+    (H.gzip_no_trailer, "corrupt"),
+    (H.bz2_bad_crc, "corrupt"),
+    (H.xz_bad_check, "corrupt"),
+    (H.zip_bad_crc, "corrupt"),
+    (H.zip_symlink_bad_crc, "corrupt"),
+    (H.tar_gz_then_zip, "ambiguous"),
+    (H.plain_tar_then_zip, "ambiguous"),
+    (H.tar_then_many_zeros, "too-large"),
 ]
 
 
@@ -112,6 +123,85 @@ def assert_refused(archive: Path, layout, kind: str, limits: ExtractLimits | Non
 def test_hostile_archive_is_refused_and_nothing_stays(layout, build, kind):
     work, outside = layout
     assert_refused(build(work, outside), layout, kind)
+
+
+# Extracted as pip would, and flagged: (builder, extract kind, ambiguity, severity).
+FLAGGED = [
+    (H.zip_named_tar_gz, None, "name-mismatch", Severity.MEDIUM),
+    (H.plain_tar_named_tar_gz, None, "name-mismatch", Severity.MEDIUM),
+    (H.zip_after_junk, "wheel", "zip-prepended", Severity.HIGH),
+    (H.zip_after_zip, "wheel", "zip-prepended", Severity.HIGH),
+    (H.zip_with_appended_data, "wheel", "zip-appended", Severity.MEDIUM),
+    (H.zip_with_unlisted_member, "wheel", "zip-unlisted", Severity.HIGH),
+    (H.zip_local_header_lies, "wheel", "zip-header-mismatch", Severity.HIGH),
+    (H.zip_symlink_member, "wheel", "zip-type-mismatch", Severity.MEDIUM),
+    (H.zip_directory_mode_file, "wheel", "zip-type-mismatch", Severity.MEDIUM),
+    (H.tar_case_collision_code, "sdist", "case-collision", Severity.HIGH),
+    (H.tar_case_collision_data, "sdist", "case-collision", Severity.MEDIUM),
+    (H.tar_unicode_collision, "sdist", "unicode-collision", Severity.HIGH),
+    (H.tar_with_trailing_data, "sdist", "tar-trailing-data", Severity.MEDIUM),
+    (H.sdist_extra_top_level, "sdist", "sdist-extra-top-level", Severity.HIGH),
+    (H.sdist_wrong_top_folder, "sdist", "sdist-top-folder", Severity.MEDIUM),
+    (H.sdist_without_top_folder, "sdist", "sdist-no-top-folder", Severity.MEDIUM),
+]
+
+
+@pytest.mark.parametrize(("build", "kind", "ambiguity", "severity"), FLAGGED,
+                         ids=[b.__name__ for b, *_ in FLAGGED])
+def test_ambiguous_archive_is_flagged_never_a_silent_pass(tmp_path, build, kind, ambiguity,
+                                                          severity):
+    archive = build(tmp_path)
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    stats = extract_archive(archive, dest, kind=kind)
+    assert [(a.kind, a.severity) for a in stats.ambiguities] == [(ambiguity, severity)]
+    (found,) = stats.ambiguities
+    finding = found.finding()
+    assert (finding.check, finding.rule, finding.severity) == ("archive", f"archive-{ambiguity}",
+                                                               severity)
+    assert finding.message.startswith("installers disagree: ")
+    assert "\n" not in finding.message
+
+
+def test_what_is_extracted_from_an_ambiguous_zip_is_what_pip_installs(tmp_path):
+    def extracted(build):
+        dest = tmp_path / build.__name__
+        dest.mkdir()
+        extract_archive(build(tmp_path), dest)
+        return tree_contents(dest)
+
+    linked = extracted(H.zip_symlink_member)  # a "symlink" pip writes as a file: scanned
+    assert linked["pkg/run.py"] == b"import os\nos.system('id')\n"
+    assert not (tmp_path / "zip_symlink_member" / "pkg/run.py").is_symlink()
+    assert extracted(H.zip_directory_mode_file)["pkg/tool.py"] == b"print('hi')\n"
+    hidden = extracted(H.zip_with_unlisted_member)
+    assert sorted(n for n in hidden if n.endswith(".py")) == ["pkg/__init__.py", "pkg/util.py"]
+    second = extracted(H.zip_after_zip)  # zipfile reads the last zip, as pip does
+    assert "pkg-1.0/setup.py" in second and "pkg/__init__.py" not in second
+
+
+def test_many_collisions_are_one_finding_with_a_count(tmp_path):
+    members = [H.member(f"p/m{i}.py", b"") for i in range(10)]
+    members += [H.member(f"p/M{i}.py", b"") for i in range(10)]
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    stats = extract_archive(H.write_tar(tmp_path / "c.tar.gz", members), dest)
+    (found,) = stats.ambiguities
+    assert (found.kind, found.count, found.member) == ("case-collision", 10, "p/M0.py")
+    assert found.message.endswith("(and 7 more)")
+
+
+@pytest.mark.parametrize(
+    "build",
+    [lambda w: H.sample_tar(w), lambda w: H.sample_tar(w, "w", "pkg-1.0.tar"),
+     lambda w: H.sample_tar(w, "w:bz2", "pkg-1.0.tar.bz2"),
+     lambda w: H.sample_tar(w, "w:xz", "pkg-1.0.tar.xz"), lambda w: H.sample_zip(w, "pkg-1.0.zip")],
+    ids=["tar.gz", "tar", "tar.bz2", "tar.xz", "zip"],
+)
+def test_honest_sdists_have_no_ambiguity(tmp_path, build):
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    assert extract_archive(build(tmp_path), dest, kind="sdist").ambiguities == ()
 
 
 SMALL = ExtractLimits(max_total_size=64 * MiB, max_ratio=1e9)
@@ -293,6 +383,31 @@ def test_destination_must_exist_and_be_empty(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["pkg-1.0.tar.gz"]
 
 
+def test_a_fifo_or_directory_named_like_an_archive_is_refused_without_blocking(tmp_path):
+    import threading
+
+    os.mkfifo(tmp_path / "pkg-1.0.tar.gz")
+    (tmp_path / "dir.zip").mkdir()
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    errors: list[BaseException] = []
+
+    def attempt() -> None:
+        for name in ("pkg-1.0.tar.gz", "dir.zip"):
+            try:
+                extract_archive(tmp_path / name, dest)
+            except BaseException as e:  # kept for the assertion
+                errors.append(e)
+
+    thread = threading.Thread(target=attempt, daemon=True)
+    thread.start()
+    thread.join(5)
+    assert len(errors) == 2, "blocked opening a FIFO"
+    for err in errors:
+        assert isinstance(err, ArchiveError) and not isinstance(err, ArchiveRefused)
+        assert "not a regular file" in str(err) or "Is a directory" in str(err)
+
+
 def test_unreadable_archive_is_an_archive_error(tmp_path):
     with pytest.raises(ArchiveError, match="cannot read archive") as info:
         detect_format(tmp_path / "missing.tar.gz")
@@ -321,7 +436,7 @@ def test_detect_format_refuses_what_it_cannot_read(tmp_path, data, message):
 def test_public_names():
     assert sorted(shouldi.archive.__all__) == sorted(
         n for n in dir(shouldi.archive) if not n.startswith("_") and n not in {
-            "annotations", "errors", "extract", "limits", "scratch"
+            "ambiguity", "annotations", "errors", "extract", "limits", "scratch"
         }
     )
 
@@ -343,7 +458,9 @@ def test_real_sdist_and_wheel_built_by_setuptools(tmp_path):
     for artifact in (tmp_path / "dist").iterdir():
         ours, theirs = tmp_path / ("ours-" + artifact.name), tmp_path / ("theirs-" + artifact.name)
         ours.mkdir()
-        stats = extract_archive(artifact, ours)
+        kind = "wheel" if artifact.suffix == ".whl" else "sdist"
+        stats = extract_archive(artifact, ours, kind=kind)
+        assert stats.ambiguities == (), stats.ambiguities
         if stats.format == "zip":
             with zipfile.ZipFile(artifact) as zf:
                 zf.extractall(theirs)
@@ -364,7 +481,8 @@ def test_real_pypi_sdist(tmp_path):
     (sdist,) = (tmp_path / "dl").iterdir()
     ours = tmp_path / "ours"
     ours.mkdir()
-    stats = extract_archive(sdist, ours)
+    stats = extract_archive(sdist, ours, kind="sdist")
+    assert stats.ambiguities == ()
     with tarfile.open(sdist) as tf:
         tf.extractall(tmp_path / "theirs", filter="data")
         assert stats.member_count == len(tf.getmembers())

@@ -60,4 +60,8 @@ def test_cli_default_index_is_the_index_layers_default():
 
     (option,) = [p for p in install.params if p.name == "index_url"]
     assert option.default == PYPI_SIMPLE_URL == SETTINGS_DEFAULT
+    from shouldi.advisories.osv_api import OSV_API_URL
+    from shouldi.settings import OSV_API_URL as SETTINGS_OSV
+
+    assert OSV_API_URL == SETTINGS_OSV
     assert option.envvar == "PIP_INDEX_URL"

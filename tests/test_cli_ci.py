@@ -13,6 +13,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 from click.testing import CliRunner
+from stores import store_option
 from test_cli_scan import CLEAN, EXEC
 
 from shouldi.cli.main import cli
@@ -31,7 +32,7 @@ def gate(local_index, tmp_path, monkeypatch):
 
     def run(*args: str):
         argv = ["ci", *args, "--index-url", local_index.url, "--cache-dir", str(tmp_path / "cache"),
-                "--advisory-db", str(tmp_path / "advisories.sqlite"), "--no-pip-audit",
+                *store_option(tmp_path / "advisories.sqlite"), "--no-pip-audit",
                 "--no-safety-cli", "--timeout", "5"]
         return CliRunner().invoke(cli, argv, catch_exceptions=False)
 
@@ -141,7 +142,7 @@ def test_gate_on_real_pypi_gives_valid_sarif(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "requirements.txt").write_text("idna\n")
     argv = ["ci", "-r", "requirements.txt", "--index-url", "https://pypi.org/simple/",
-            "--cache-dir", str(tmp_path / "cache"), "--advisory-db", str(tmp_path / "adv.sqlite"),
+            "--cache-dir", str(tmp_path / "cache"), *store_option(tmp_path / "adv.sqlite"),
             "--no-pip-audit", "--no-safety-cli", "--format", "sarif", "--output", "out.sarif"]
     result = CliRunner().invoke(cli, argv, catch_exceptions=False)
     assert result.exit_code in (0, 1, 3), result.output

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from stores import store_option
 from test_risk_model_data import write_features
 
 import shouldi.risk_model.predict as predict_module
@@ -84,7 +85,7 @@ def test_predict_scans_a_spec_on_the_local_index(files, local_index, tmp_path: P
     model = files[2]
     result = invoke("predict", "--model", str(model), "cleanpkg==1.0.0", "nosuchpkg",
                     "--index-url", local_index.url, "--cache-dir", str(tmp_path / "cache"),
-                    "--advisory-db", str(tmp_path / "adv.sqlite"), "--no-pip-audit",
+                    *store_option(tmp_path / "adv.sqlite"), "--no-pip-audit",
                     "--no-safety-cli", "--timeout", "5", "--format", "json")
     (scored,) = json.loads(result.stdout)["scores"]
     assert (scored["name"], scored["version"]) == ("cleanpkg", "1.0.0")

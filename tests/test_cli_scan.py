@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from stores import store_option
 
 from shouldi.cli.main import cli
 from shouldi.sources import open_source
@@ -21,7 +22,7 @@ EXEC = {"bad_mod/__init__.py": "import base64\nexec(base64.b64decode('cHJpbnQoMS
 
 def invoke(index, tmp_path: Path, command: str, *args: str, index_url: bool = True):
     argv = [command, *args, "--cache-dir", str(tmp_path / "cache"),
-            "--advisory-db", str(tmp_path / "advisories.sqlite"), "--no-pip-audit",
+            *store_option(tmp_path / "advisories.sqlite"), "--no-pip-audit",
             "--no-safety-cli", "--timeout", "5"]
     if index_url:
         argv += ["--index-url", index.url]

@@ -23,7 +23,8 @@ def write(path: Path, text: str) -> Path:
 
 def test_all_names_the_public_api():
     public = {n for n in vars(inputs) if not n.startswith("_")}
-    modules = {"dependency", "errors", "installed", "pyproject", "requirements", "annotations"}
+    modules = {"dependency", "errors", "files", "installed", "pyproject", "requirements",
+               "annotations"}
     assert set(inputs.__all__) == public - modules
 
 

@@ -9,6 +9,7 @@ import hostile_archives
 import pytest
 from click.testing import CliRunner
 from index_server import vulnerability
+from stores import store_option
 
 from shouldi.cli.main import cli
 
@@ -18,7 +19,7 @@ CLEAN_FILES = {"cleanpkg2/__init__.py": "def add(a, b):\n    return a + b\n"}
 def run(index, tmp_path: Path, *args: str, fmt: str = "json"):
     argv = [
         "install", *args, "--index-url", index.url, "--cache-dir", str(tmp_path / "cache"),
-        "--advisory-db", str(tmp_path / "advisories.sqlite"), "--no-pip-audit", "--no-safety-cli",
+        *store_option(tmp_path / "advisories.sqlite"), "--no-pip-audit", "--no-safety-cli",
         "--timeout", "5", "--format", fmt,
     ]
     result = CliRunner().invoke(cli, argv, catch_exceptions=False)
@@ -109,6 +110,30 @@ def test_no_advisory_source_for_an_old_release_is_an_error_not_a_pass(local_inde
     assert pkg["verdict"] == "error" and result.exit_code == 3
     assert pkg["checks"]["advisories"]["status"] == "skipped"
     assert "no advisory source could vouch" in pkg["checks"]["advisories"]["reason"]
+
+
+def test_a_broken_store_is_said_never_outvoted(local_index, tmp_path):
+    """Silent pass 1: a garbage --advisory-db (or a store a killed import left) is an error with
+    the repair, even where PyPI's JSON vouches for the latest release."""
+    garbage = tmp_path / "garbage.sqlite"
+    garbage.write_bytes(b"not a database at all" * 100)
+    argv = ["install", "cleanpkg", "--index-url", local_index.url, "--cache-dir", str(tmp_path / "cache"),
+            "--advisory-db", str(garbage), "--no-pip-audit", "--no-safety-cli", "--format", "text"]
+    result = CliRunner().invoke(cli, argv, catch_exceptions=False)
+    assert result.exit_code == 3, result.output
+    (line,) = [x for x in result.stdout.splitlines() if "advisories:" in x]
+    assert "garbage.sqlite" in line and len(line.split("advisories: ", 1)[1]) <= 160
+
+
+def test_an_old_release_says_how_to_load_advisories_in_one_line(local_index, tmp_path):
+    local_index.add_sdist(CLEAN_FILES, "twopkg", "1.0")
+    local_index.add_sdist(CLEAN_FILES, "twopkg", "2.0")
+    result, data = run(local_index, tmp_path, "twopkg==1.0", fmt="text")
+    assert result.exit_code == 3
+    (line,) = [x for x in result.stdout.splitlines() if "advisories:" in x]
+    message = line.split("advisories: ", 1)[1]
+    assert message.startswith("no advisory source could vouch for twopkg 1.0: load advisories with")
+    assert "`shouldi db update`" in message and len(message) <= 160
 
 
 def test_malicious_setup_py_fails_with_file_and_line(local_index, tmp_path):
@@ -272,7 +297,7 @@ def test_a_rechecked_release_is_scored_without_loading_scikit_learn(local_index,
 
     _, first = run(local_index, tmp_path, "cleanpkg")
     argv = ["shouldi", "install", "cleanpkg", "--index-url", local_index.url,
-            "--cache-dir", str(tmp_path / "cache"), "--advisory-db", str(tmp_path / "advisories.sqlite"),
+            "--cache-dir", str(tmp_path / "cache"), *store_option(tmp_path / "advisories.sqlite"),
             "--no-pip-audit", "--no-safety-cli", "--format", "json", "--max-age", "0", "--quiet"]
     code = ("import sys\nfrom shouldi.cli.main import main\n"
             f"sys.argv = {argv!r}\n"
@@ -296,7 +321,7 @@ def test_all_files_judges_each_file_and_a_hash_pin_decides_the_file(local_index,
     pin = hashlib.sha256(sdist.read_bytes()).hexdigest()
     (tmp_path / "req.txt").write_text(f"cleanpkg==1.0.0 --hash=sha256:{pin}\n")
     argv = ["ci", "-r", str(tmp_path / "req.txt"), "--index-url", local_index.url, "--cache-dir",
-            str(tmp_path / "cache"), "--advisory-db", str(tmp_path / "advisories.sqlite"),
+            str(tmp_path / "cache"), *store_option(tmp_path / "advisories.sqlite"),
             "--no-pip-audit", "--no-safety-cli", "--format", "json"]
     ci = CliRunner().invoke(cli, argv, catch_exceptions=False)
     (pkg,) = json.loads(ci.stdout)["packages"]

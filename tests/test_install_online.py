@@ -7,6 +7,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from stores import store_option
 
 from shouldi.cli.main import cli
 
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.online
 
 def install(tmp_path, *args):
     argv = ["install", *args, "--format", "json", "--cache-dir", str(tmp_path / "cache"),
-            "--advisory-db", str(tmp_path / "adv.sqlite")]
+            *store_option(tmp_path / "adv.sqlite")]
     result = CliRunner().invoke(cli, argv, catch_exceptions=False)
     return result, json.loads(result.stdout)["packages"][0]
 

@@ -12,6 +12,7 @@ import sysconfig
 from pathlib import Path
 
 import pytest
+from stores import store_option, store_setting
 
 from shouldi.dataflow import DataFlow, Missing, op
 from shouldi.flow import MULTIPLE_PRODUCERS, SEEDS, builtin_operations, reads_tree
@@ -45,7 +46,7 @@ def test_plugin_checks_are_collected_and_judged(local_index, tmp_path):
     try:
         flow_module._build = lambda: (flow, {})  # type: ignore[assignment]
         settings = shouldi.Settings(index_url=local_index.url, cache_dir=tmp_path / "cache",
-                                    advisory_db=tmp_path / "adv.sqlite", pip_audit=False, safety_cli=False,
+                                    advisory_db=store_setting(tmp_path / "adv.sqlite"), pip_audit=False, safety_cli=False, osv_url="http://127.0.0.1:9/",
                                     risk=False)
         (report,) = shouldi.check(["cleanpkg"], settings)
         (again,) = shouldi.check(["cleanpkg"], settings)  # code scans from the result cache
@@ -89,7 +90,7 @@ def test_the_example_plugin_installs_into_a_venv_and_its_check_is_in_the_report(
     local_index.add_sdist({"binpkg/__init__.py": "", "binpkg/helper.so": b"\x7fELF\x02\x01\x01" + bytes(64)},
                           "binpkg", "1.0")
     argv = [str(python), "-m", "shouldi", "install", "cleanpkg", "binpkg", "--index-url", local_index.url,
-            "--cache-dir", str(tmp_path / "cache"), "--advisory-db", str(tmp_path / "adv.sqlite"),
+            "--cache-dir", str(tmp_path / "cache"), *store_option(tmp_path / "adv.sqlite"),
             "--no-pip-audit", "--no-safety-cli", "--format", "json", "--quiet"]
     done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
     packages = {p["name"]: p for p in json.loads(done.stdout)["packages"]}

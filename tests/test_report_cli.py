@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from stores import store_option
 from test_report_data import IMG_NAME, XSS_NAME, make_report, sample_reports, write_records
 
 from shouldi.cli.main import cli
@@ -220,7 +221,7 @@ def test_a_real_scan_reports_its_advisories_and_evidence(local_index, tmp_path):
     scans = tmp_path / "scans.sqlite"
     scan = runner.invoke(cli, [
         "scan", "urllib3==1.26.4", "zq-exec==2.0", "-o", str(scans), "--index-url", local_index.url,
-        "--cache-dir", str(tmp_path / "cache"), "--advisory-db", str(db), "--no-pip-audit",
+        "--cache-dir", str(tmp_path / "cache"), *store_option(db), "--no-pip-audit",
         "--no-safety-cli", "--timeout", "5"], catch_exceptions=False)
     assert scan.exit_code == 1, scan.output
     out = tmp_path / "report.html"
@@ -251,7 +252,7 @@ def test_a_real_pypi_scan_makes_a_report(tmp_path):
     scans = tmp_path / "scans.csv"
     scan = runner.invoke(cli, [
         "scan", "six==1.16.0", "urllib3==1.26.4", "-o", str(scans), "--cache-dir",
-        str(tmp_path / "cache"), "--advisory-db", str(db), "--no-pip-audit", "--no-safety-cli"],
+        str(tmp_path / "cache"), *store_option(db), "--no-pip-audit", "--no-safety-cli"],
         catch_exceptions=False)
     assert scan.exit_code == 1, scan.output
     out = tmp_path / "report.html"

@@ -148,7 +148,8 @@ def test_rows_are_worst_first_with_the_deciding_reason_and_the_file_judged(sampl
     assert evil.risk_score == 91 and evil.anchor == "pkg-1"
     broken = data.packages[3]
     assert broken.top_reason is not None and broken.top_reason.verdict is Verdict.ERROR
-    assert "advisories could not check this release" in broken.top_reason.message
+    assert broken.top_reason.message == "no source could vouch for this release"
+    assert broken.top_reason.allowable is False  # the record keeps what the report said
     assert data.packages[-1].top_reason is None  # a pass has no reason
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
+from stores import store_option
 
 from shouldi.cli.dataset_build import build, read_labels
 from shouldi.errors import UsageError
@@ -24,7 +25,7 @@ cli.add_command(build)
 
 def run(index, tmp_path: Path, labels: Path, output: Path):
     argv = ["build", str(labels), "--output", str(output), "--index-url", index.url,
-            "--cache-dir", str(tmp_path / "cache"), "--advisory-db", str(tmp_path / "adv.sqlite"),
+            "--cache-dir", str(tmp_path / "cache"), *store_option(tmp_path / "adv.sqlite"),
             "--no-pip-audit", "--no-safety-cli", "--timeout", "5", "--jobs", "2"]
     return CliRunner().invoke(cli, argv, catch_exceptions=False)
 
@@ -94,7 +95,7 @@ def test_build_on_real_pypi(tmp_path: Path) -> None:
     labels.write_text("name,version,label\nsix,1.16.0,0\n", encoding="utf-8")
     output = tmp_path / "features.csv"
     argv = ["build", str(labels), "--output", str(output), "--cache-dir", str(tmp_path / "cache"),
-            "--advisory-db", str(tmp_path / "adv.sqlite"), "--no-pip-audit", "--no-safety-cli"]
+            *store_option(tmp_path / "adv.sqlite"), "--no-pip-audit", "--no-safety-cli"]
     result = CliRunner().invoke(cli, argv, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     (row,) = open_source(output).read()

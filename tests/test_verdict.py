@@ -34,7 +34,10 @@ def test_a_required_check_that_did_not_run_is_an_error(check, how):
     assert report.verdict is Verdict.ERROR
     (reason,) = report.reasons
     assert reason.check == check and reason.verdict is Verdict.ERROR
-    assert reason.message.startswith(f"{check} could not check this release (")
+    if check == "advisories" and how in ("skipped", "error"):  # the sources' own one line
+        assert reason.message == given.reason
+    else:
+        assert reason.message.startswith(f"{check} could not check this release (")
     assert reason.allowable is False
 
 
@@ -124,9 +127,9 @@ def test_policy_file_overrides_and_rejects(tmp_path):
 
 
 @pytest.mark.parametrize(("name", "content", "message"), [
-    ("shouldi.toml", b"\x89PNG\r\n\x1a\n\x00\xff", "not a text file"),
+    ("shouldi.toml", b"\x89PNG\r\n\x1a\n\x00\xff", "not UTF-8 text"),
     ("pyproject.toml", b"tool = 5\n", r"\[tool\] must be a table"),
-    ("pyproject.toml", b"[tool]\nshouldi = 5\n", "must be a table of settings, not int"),
+    ("pyproject.toml", b"[tool]\nshouldi = 5\n", r"\[tool.shouldi\] must be a table, not a number"),
     ("shouldi.toml", b"max_risk_score = nan\n", "expected a finite number"),
     ("shouldi.toml", b"max_risk_score = inf\n", "expected a finite number"),
     ("shouldi.toml", b"max_risk_score = 101\n", "a risk score is 0 to 100"),
@@ -147,7 +150,7 @@ def test_a_fifo_policy_is_refused_without_blocking(tmp_path):
 
     fifo = tmp_path / "shouldi.toml"
     os.mkfifo(fifo)
-    with pytest.raises(PolicyError, match="cannot read policy file"):
+    with pytest.raises(PolicyError, match="named pipe .FIFO.; a policy file must be a regular file"):
         load_policy(path=fifo)
 
 

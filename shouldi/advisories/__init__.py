@@ -1,9 +1,11 @@
-"""Known-vulnerability sources (advisories) and how their answers are merged.
+"""Known-vulnerability sources (advisories) and how their answers are merged and told.
 
-One interface (:class:`AdvisorySource`), one module per source: ``pypi_json`` (PyPI's JSON
-API), ``local`` (the SQLite OSV store filled by ``shouldi db``), ``safety`` / ``safety_db``,
-``pip_audit``; ``merge`` combines their answers. A check passes only when at least one source
-answered for that exact release (:func:`~shouldi.advisories.interface.vouch`).
+One interface (:class:`AdvisorySource`), one module per source: ``pypi_json`` (PyPI's
+per-version JSON, the project JSON folded in), ``osv_api`` (OSV's query API, batched per run),
+``local`` (the SQLite OSV store filled by ``shouldi db``), ``safety`` / ``safety_db``,
+``pip_audit``. ``merge`` combines their answers: the check holds only when at least one source
+answered for that exact release (:func:`~shouldi.advisories.interface.vouch`) and none is
+broken. ``messages`` turns answers into the one line a person reads.
 """
 
 from __future__ import annotations
@@ -12,19 +14,31 @@ from shouldi.advisories.errors import (
     AdvisoryError,
     AdvisoryImportError,
     DownloadError,
+    ServiceError,
+    ServiceUnavailable,
     StoreError,
     UnsupportedInput,
 )
 from shouldi.advisories.interface import AdvisorySource, vouch
 from shouldi.advisories.local import LocalOsvSource
 from shouldi.advisories.merge import MergedAdvisories, merge_answers
+from shouldi.advisories.messages import problem_line, source_lines, stale_data_line
+from shouldi.advisories.osv_api import OSV_API_URL, OsvApiSource, OsvBatcher, check_service_url
 from shouldi.advisories.pip_audit import PipAuditSource
-from shouldi.advisories.pypi_json import PypiJsonSource, parse_pypi_vulnerabilities
+from shouldi.advisories.pypi_json import PypiJsonSource, json_root_for, parse_pypi_vulnerabilities
 from shouldi.advisories.safety import SafetyCliSource, SafetySource
 from shouldi.advisories.safety_db import SafetyDbSource
-from shouldi.advisories.store import AdvisoryStore, ImportStats, StoreStatus, default_store_path
+from shouldi.advisories.store import (
+    ADVISORY_DB_ENV,
+    AdvisoryStore,
+    ImportStats,
+    StoreStatus,
+    default_store_path,
+)
 
 __all__ = [
+    "ADVISORY_DB_ENV",
+    "OSV_API_URL",
     "AdvisoryError",
     "AdvisoryImportError",
     "AdvisorySource",
@@ -33,16 +47,25 @@ __all__ = [
     "ImportStats",
     "LocalOsvSource",
     "MergedAdvisories",
+    "OsvApiSource",
+    "OsvBatcher",
     "PipAuditSource",
     "PypiJsonSource",
     "SafetyCliSource",
     "SafetyDbSource",
     "SafetySource",
+    "ServiceError",
+    "ServiceUnavailable",
     "StoreError",
     "StoreStatus",
     "UnsupportedInput",
+    "check_service_url",
     "default_store_path",
+    "json_root_for",
     "merge_answers",
     "parse_pypi_vulnerabilities",
+    "problem_line",
+    "source_lines",
+    "stale_data_line",
     "vouch",
 ]

@@ -3,6 +3,8 @@
 The download streams into a private temporary file with a size cap, then the zip is read
 member by member like any other import. The store is only touched after the whole download
 succeeded, and the import itself is one transaction: any failure leaves the old data.
+Unlike ``db import FILE`` (bad input, exit 2), a download that is not a readable OSV zip is
+the server's fault, not the user's: it is a :class:`DownloadError` (exit 3).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import tempfile
 
 import httpx
 
-from shouldi.advisories.errors import DownloadError
+from shouldi.advisories.errors import AdvisoryImportError, DownloadError
 from shouldi.advisories.reader import iter_zip
 from shouldi.advisories.store import AdvisoryStore, ImportStats
 
@@ -27,13 +29,15 @@ def update_store(
     url: str = OSV_PYPI_URL,
     client: httpx.Client | None = None,
     max_bytes: int = MAX_DOWNLOAD_BYTES,
+    timeout: float = 30.0,
 ) -> ImportStats:
     """Replace the store's content with the advisories of the zip at ``url``.
 
-    ``client`` lets tests pass ``httpx.Client(transport=httpx.MockTransport(...))``.
+    ``client`` lets tests pass ``httpx.Client(transport=httpx.MockTransport(...))``;
+    ``timeout`` applies to each connect/read of the default client.
     """
     owned = client is None
-    http = client or httpx.Client(timeout=httpx.Timeout(30.0), follow_redirects=True)
+    http = client or httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=True)
     try:
         with tempfile.TemporaryFile() as scratch:
             size = 0
@@ -48,10 +52,19 @@ def update_store(
             except httpx.HTTPStatusError as e:
                 code = e.response.status_code
                 raise DownloadError(f"cannot download {url}: HTTP {code}") from e
+            except (httpx.TransportError, httpx.InvalidURL) as e:
+                raise DownloadError(
+                    f"cannot download {url}: {_one_line(e)} (offline: `shouldi db import FILE`)"
+                ) from e
             except httpx.HTTPError as e:
                 raise DownloadError(f"cannot download {url}: {_one_line(e)}") from e
             scratch.seek(0)
-            return store.import_documents(iter_zip(scratch, url, store.limits), url, replace=True)
+            try:
+                return store.import_documents(
+                    iter_zip(scratch, url, store.limits), url, replace=True
+                )
+            except AdvisoryImportError as e:
+                raise DownloadError(f"the download is unusable: {e}") from e
     finally:
         if owned:
             http.close()

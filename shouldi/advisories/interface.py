@@ -8,6 +8,10 @@ it crashed) and a reason.
 THE KEY RULE (:func:`vouch`): a source answers (status OK) only for a release OLDER than its
 data. A 2021 database cannot vouch for a 2024 release, and a dated source cannot vouch for a
 release whose upload time is unknown. Matches are reported either way: a match is a match.
+
+How old the data is, is not a per-answer warning: every answer carries its ``data_time`` and
+:func:`shouldi.advisories.messages.stale_data_line` says it once per run, against the policy's
+``advisory_max_age_days`` (a warning on every package made ``--fail-on-warn`` fail them all).
 """
 
 from __future__ import annotations
@@ -18,16 +22,13 @@ from typing import Protocol, runtime_checkable
 
 from shouldi.results import AdvisoryAnswer, Status
 
-__all__ = ["STALE_AFTER_DAYS", "AdvisorySource", "Verdict", "as_utc", "utcnow", "vouch"]
-
-#: Data older than this many days still answers, with a warning.
-STALE_AFTER_DAYS = 30
+__all__ = ["AdvisorySource", "Verdict", "as_utc", "utcnow", "vouch"]
 
 
 @runtime_checkable
 class AdvisorySource(Protocol):
-    """A place that knows vulnerabilities: "pypi-json", "local-osv", "safety", "safety-db",
-    "pip-audit"."""
+    """A place that knows vulnerabilities: "pypi-json", "osv-api", "local-osv", "safety",
+    "safety-db", "pip-audit"."""
 
     name: str
 
@@ -44,7 +45,6 @@ class Verdict:
 
     status: Status
     reason: str | None
-    warnings: tuple[str, ...]
 
 
 def utcnow() -> datetime:
@@ -64,33 +64,30 @@ def vouch(
     release_time: datetime | None,
     *,
     live: bool = False,
-    now: datetime | None = None,
 ) -> Verdict:
     """Apply the key rule for a source whose data is from ``data_time``.
 
     ``live`` sources (a service queried now) are current by nature and vouch for any release.
     A dated source vouches only when ``release_time`` is known and strictly older than its
-    data. Data older than :data:`STALE_AFTER_DAYS` adds a warning even when it vouches.
+    data.
     """
     if live:
-        return Verdict(Status.OK, None, ())
+        return Verdict(Status.OK, None)
     if data_time is None:
-        return Verdict(Status.SKIPPED, f"{label} data has no known date", ())
+        return Verdict(Status.SKIPPED, f"{label} data has no known date")
     data_time = as_utc(data_time)
-    age = ((now or utcnow()) - data_time).days
-    warnings = (f"advisory data is {age} days old",) if age > STALE_AFTER_DAYS else ()
     day = data_time.date().isoformat()
     if release_time is None:
         reason = (
             f"{label} data is from {day} and this release's upload time is unknown,"
             " so it cannot vouch for it"
         )
-        return Verdict(Status.SKIPPED, reason, warnings)
+        return Verdict(Status.SKIPPED, reason)
     release_time = as_utc(release_time)
     if release_time >= data_time:
         reason = (
             f"{label} data is from {day}, older than this release"
             f" ({release_time.date().isoformat()})"
         )
-        return Verdict(Status.SKIPPED, reason, warnings)
-    return Verdict(Status.OK, None, warnings)
+        return Verdict(Status.SKIPPED, reason)
+    return Verdict(Status.OK, None)

@@ -8,6 +8,13 @@ primary id chosen PYSEC > GHSA > CVE > others.
 ``answered`` is the key rule at the level of a check: true only when at least one source
 answered (status OK) for this exact release. Advisories from sources that could not vouch
 are still merged in: a match is a match.
+
+``status`` is what the known-vulnerabilities check says: ERROR when any source is broken (a
+configured store that cannot be opened, garbage from a service) even if another one answered,
+because a broken source is said and repaired, never outvoted; else OK when some source
+vouched; else SKIPPED (nobody could look). Both non-OK statuses make the verdict ``error``.
+:meth:`MergedAdvisories.check` is that check as a :class:`CheckResult`, its reason the one
+line of :func:`~shouldi.advisories.messages.problem_line` (or who answered).
 """
 
 from __future__ import annotations
@@ -17,7 +24,8 @@ from dataclasses import dataclass
 
 from packaging.version import InvalidVersion, Version
 
-from shouldi.results import Advisory, AdvisoryAnswer, Status, VulnId
+from shouldi.advisories.messages import problem_line
+from shouldi.results import Advisory, AdvisoryAnswer, CheckResult, Status, VulnId
 
 __all__ = ["MergedAdvisories", "merge_advisories", "merge_answers", "primary_id"]
 
@@ -36,6 +44,31 @@ class MergedAdvisories:
     @property
     def answered_by(self) -> tuple[str, ...]:
         return tuple(a.source for a in self.answers if a.status is Status.OK)
+
+    @property
+    def broken(self) -> tuple[AdvisoryAnswer, ...]:
+        """The answers of sources that are broken (status ERROR)."""
+        return tuple(a for a in self.answers if a.status is Status.ERROR)
+
+    @property
+    def status(self) -> Status:
+        """ERROR if any source is broken, else OK if one vouched, else SKIPPED."""
+        if self.broken:
+            return Status.ERROR
+        return Status.OK if self.answered else Status.SKIPPED
+
+    def check(self, name: str, version: str) -> CheckResult:
+        """The known-vulnerabilities check for ``name==version``: :attr:`status`; as reason
+        the one-line problem, or "answered by ..."; counts per source and status; as warnings
+        the notes of the sources that vouched (ranges they could not evaluate)."""
+        counts = {f"source_{a.source.replace('-', '_')}_{a.status.value}": 1 for a in self.answers}
+        counts["advisories"] = len(self.advisories)
+        line = problem_line(name, version, self.answers)
+        reason = line if line is not None else "answered by " + ", ".join(self.answered_by)
+        warnings = tuple(
+            f"{a.source}: {w}" for a in self.answers if a.status is Status.OK for w in a.warnings
+        )
+        return CheckResult("advisories", self.status, (), reason, counts, warnings=warnings)
 
 
 def merge_answers(answers: Sequence[AdvisoryAnswer]) -> MergedAdvisories:
@@ -88,6 +121,8 @@ def _combine(group: list[Advisory]) -> Advisory:
     primary = primary_id(all_ids)
     ordered = sorted(group, key=lambda a: a.id != primary)  # the primary's own text first
     severities = [a.severity for a in group if a.severity is not None]
+    published = [a.published for a in group if a.published is not None]
+    modified = [a.modified for a in group if a.modified is not None]
     return Advisory(
         id=VulnId(primary),
         aliases=all_ids - {primary},
@@ -97,6 +132,8 @@ def _combine(group: list[Advisory]) -> Advisory:
         sources=frozenset().union(*(a.sources for a in group)),
         url=next((a.url for a in ordered if a.url), None),
         severity=max(severities, key=lambda s: s.rank) if severities else None,
+        published=min(published, default=None),
+        modified=max(modified, default=None),
     )
 
 

@@ -1,26 +1,31 @@
-"""OSV advisories: parsing (JSON or YAML) and version matching with OSV semantics.
+"""OSV advisories: the parts a PyPI lookup needs, and version matching with OSV semantics.
 
 Only what a PyPI lookup needs is kept: ``affected`` entries of ecosystem "PyPI" (names
 normalised), their explicit ``versions`` and their ECOSYSTEM/SEMVER ``ranges`` (GIT ranges
 name commits, not versions: ignored, but the explicit list still applies). See
 https://ossf.github.io/osv-schema/ for the format and the range algorithm followed here.
+
+Severity: ``database_specific.severity`` (GitHub's LOW/MODERATE/HIGH/CRITICAL) when given,
+else the highest rating of the record's CVSS vectors (``severity[].score``), computed by the
+``cvss`` library (CVSS v2, v3.x and v4); a vector it cannot parse is no severity, not an error.
+Decoding files (JSON/YAML, hostile) is :mod:`shouldi.advisories.documents`.
 Functions raise ``ValueError`` with a readable message; callers add where the data came from.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-import yaml
+import cvss
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from shouldi.advisories.documents import load_documents
 from shouldi.results import Advisory, Severity, VulnId
 
 __all__ = [
@@ -45,16 +50,7 @@ _SEVERITIES = {
 _TIMESTAMP = re.compile(
     r"^(\d{4}-\d{2}-\d{2})(?:[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d+))?)?\s*(Z|z|[+-]\d{2}:?\d{2})?$"
 )
-
-
-class _StringLoader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader):  # type: ignore[misc]
-    """Safe YAML where every scalar stays a string except null: ``0.10`` is a version, not 0.1."""
-
-
-_StringLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag == "tag:yaml.org,2002:null"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+_CVSS = {"CVSS_V2": cvss.CVSS2, "CVSS_V3": cvss.CVSS3, "CVSS_V4": cvss.CVSS4}
 
 
 @dataclass(frozen=True)
@@ -79,25 +75,7 @@ class OsvRecord:
     url: str | None
     severity: Severity | None
     affected: tuple[OsvAffected, ...]
-
-
-def load_documents(name: str, data: bytes) -> list[dict[str, Any]]:
-    """Advisory documents in one file: a JSON object, a JSON list, ``{"vulns": [...]}``, or
-    one YAML document (chosen by ``name``'s suffix)."""
-    try:
-        text = data.decode("utf-8-sig")
-        if name.lower().endswith(".json"):
-            loaded: Any = json.loads(text)
-        else:
-            loaded = yaml.load(text, Loader=_StringLoader)  # noqa: S506 - safe loader subclass
-    except (UnicodeDecodeError, ValueError, yaml.YAMLError) as e:
-        raise ValueError(f"not valid JSON/YAML ({_one_line(e)})") from e
-    if isinstance(loaded, Mapping) and isinstance(loaded.get("vulns"), list):
-        loaded = loaded["vulns"]
-    docs = loaded if isinstance(loaded, list) else [loaded]
-    if not all(isinstance(doc, dict) for doc in docs):
-        raise ValueError("not an OSV advisory (expected a mapping)")
-    return docs
+    published: datetime | None = None
 
 
 def parse_timestamp(value: object) -> datetime:
@@ -127,8 +105,9 @@ def parse_record(doc: Mapping[str, Any]) -> OsvRecord:
         aliases=frozenset(str(a) for a in _list(doc.get("aliases"))) - {ident},
         summary=_summary(doc),
         url=url,
-        severity=_severity(doc.get("database_specific")),
+        severity=_severity(doc.get("database_specific")) or _cvss_severity(doc.get("severity")),
         affected=affected,
+        published=_optional_timestamp(doc.get("published")),
     )
 
 
@@ -165,6 +144,8 @@ def to_advisory(record: OsvRecord, affected: OsvAffected, source: str) -> Adviso
         sources=frozenset({source}),
         url=record.url,
         severity=record.severity or affected.severity,
+        published=record.published,
+        modified=record.modified,
     )
 
 
@@ -243,6 +224,31 @@ def _severity(specific: object) -> Severity | None:
     return None
 
 
+def _cvss_severity(entries: object) -> Severity | None:
+    """The highest rating among the CVSS vectors of an OSV ``severity`` list."""
+    found: list[Severity] = []
+    for entry in _list(entries):
+        kind = _CVSS.get(str(entry.get("type"))) if isinstance(entry, Mapping) else None
+        if kind is None:
+            continue
+        try:
+            vector = kind(str(entry.get("score", "")))
+            rating = vector.severity if kind is cvss.CVSS4 else vector.severities()[0]
+        except (cvss.CVSSError, ValueError, KeyError, IndexError, TypeError):
+            continue  # a vector we cannot read is no severity, not a reason to drop the record
+        rating = str(rating).upper()
+        if rating in _SEVERITIES or rating == "NONE":
+            found.append(_SEVERITIES.get(rating, Severity.INFO))
+    return max(found, key=lambda s: s.rank) if found else None
+
+
+def _optional_timestamp(value: object) -> datetime | None:
+    try:
+        return parse_timestamp(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
 def _list(value: object) -> list[Any]:
     return value if isinstance(value, list) else []
 
@@ -253,7 +259,3 @@ def _version(text: str) -> Version | None:
         return Version(text)
     except InvalidVersion:
         return None
-
-
-def _one_line(error: Exception) -> str:
-    return " ".join(str(error).split())[:200]

@@ -113,12 +113,12 @@ class PipAuditSource:
         try:
             advisories = tuple(_advisory(v) for v in dep.get("vulns") or ())
         except (KeyError, TypeError) as e:
-            return AdvisoryAnswer(SOURCE, Status.ERROR, reason=f"unexpected pip-audit output: {e}")
+            return AdvisoryAnswer(SOURCE, Status.ERROR, reason=f"unexpected pip-audit output ({e}): `--no-pip-audit` skips it")
         live = self.data_time is None
         data_time = utcnow() if live else self.data_time
         verdict = vouch("pip-audit's service", data_time, release_time, live=live)
         return AdvisoryAnswer(
-            SOURCE, verdict.status, advisories, verdict.reason, data_time, verdict.warnings
+            SOURCE, verdict.status, advisories, verdict.reason, data_time
         )
 
 

@@ -4,12 +4,20 @@ Advisory archives come from the network, so they are treated as hostile: members
 at a time by streaming (never extracted, so names cannot escape anywhere), only regular files
 are read (links, devices and directories are ignored), and every member and the whole archive
 are size-capped so a decompression bomb stops early. Only ``*.json``, ``*.yaml`` and ``*.yml``
-members are returned. Failures raise :class:`AdvisoryImportError` (``UnsupportedInput`` for a
-path we do not read).
+members are returned. Failures raise :class:`AdvisoryImportError` (exit 2, the file's name in
+the message; ``UnsupportedInput`` for a path we do not read).
+
+Compressed tars are decompressed by :mod:`gzip`, :mod:`bz2` and :mod:`lzma` file objects (chosen
+by magic bytes, not by name) and the stream is read to its end after the last member, so the
+format's own integrity check runs: a wrong gzip CRC or length, or a stream cut short, is a
+corrupt archive. (``tarfile``'s own stream decompression stops at the tar end marker and
+never reads the gzip trailer.) The bytes drained after the tar's end count against the budget.
 """
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import lzma
 import os
 import stat
@@ -19,7 +27,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 from shouldi.advisories.errors import AdvisoryImportError, UnsupportedInput
 
@@ -27,6 +35,7 @@ __all__ = ["Limits", "iter_files", "iter_zip"]
 
 _ADVISORY_SUFFIXES = (".json", ".yaml", ".yml")
 _TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
+_DRAIN_CHUNK = 1 << 16
 _ARCHIVE_ERRORS = (
     tarfile.TarError,
     zipfile.BadZipFile,
@@ -57,12 +66,17 @@ class _Budget:
         self.total = self.members = 0
 
     def take(self, name: str, size: int) -> None:
+        """Count one member of ``size`` bytes."""
         self.members += 1
-        self.total += size
         if size > self.limits.member_bytes:
             raise AdvisoryImportError(
                 f"{self.label}: member {name} is larger than {self.limits.member_bytes} bytes"
             )
+        self.add_bytes(size)
+
+    def add_bytes(self, size: int) -> None:
+        """Count ``size`` bytes read that belong to no member (padding, trailing data)."""
+        self.total += size
         if self.total > self.limits.total_bytes or self.members > self.limits.members:
             raise AdvisoryImportError(
                 f"{self.label}: archive is too large (more than {self.limits.total_bytes} bytes"
@@ -78,8 +92,10 @@ def iter_files(path: Path, limits: Limits | None = None) -> Iterator[tuple[str, 
     try:
         if path.is_dir():
             yield from _iter_directory(path, _Budget(label, limits))
-        elif not path.is_file():
+        elif not os.path.lexists(path):
             raise UnsupportedInput(f"{label}: no such file or directory")
+        elif not path.is_file():
+            raise UnsupportedInput(f"{label}: not a regular file, directory or archive")
         elif lower.endswith(_ADVISORY_SUFFIXES):
             yield path.name, _read_capped(path, path.name, _Budget(label, limits))
         elif lower.endswith(".zip") or (
@@ -124,19 +140,35 @@ def iter_zip(
 
 
 def _iter_tar(stream: IO[bytes], budget: _Budget) -> Iterator[tuple[str, bytes]]:
-    # "r|*": a forward-only stream, one member at a time, any compression.
-    with tarfile.open(fileobj=stream, mode="r|*") as archive:
-        for member in archive:
-            if not member.isreg():
-                continue  # links, devices, fifos, directories
-            budget.take(member.name, member.size)  # skipped members are decompressed too
-            if not member.name.lower().endswith(_ADVISORY_SUFFIXES):
-                continue
-            handle = archive.extractfile(member)
-            if handle is None:
-                continue
-            with handle:
-                yield member.name, handle.read(member.size)
+    with _decompressed(stream) as plain:
+        # "r|": a forward-only stream of an uncompressed tar, one member at a time.
+        with tarfile.open(fileobj=plain, mode="r|") as archive:
+            for member in archive:
+                if not member.isreg():
+                    continue  # links, devices, fifos, directories
+                budget.take(member.name, member.size)  # skipped members are decompressed too
+                if not member.name.lower().endswith(_ADVISORY_SUFFIXES):
+                    continue
+                handle = archive.extractfile(member)
+                if handle is None:
+                    continue
+                with handle:
+                    yield member.name, handle.read(member.size)
+        while chunk := plain.read(_DRAIN_CHUNK):  # to the end: the integrity check runs there
+            budget.add_bytes(len(chunk))
+
+
+def _decompressed(stream: IO[bytes]) -> IO[bytes]:
+    """``stream`` decompressed by the format its first bytes name (or as it is)."""
+    head = stream.read(6)
+    stream.seek(0)
+    if head.startswith(b"\x1f\x8b"):
+        return cast(IO[bytes], gzip.GzipFile(fileobj=stream, mode="rb"))
+    if head.startswith(b"BZh"):
+        return cast(IO[bytes], bz2.BZ2File(stream, mode="rb"))
+    if head.startswith(b"\xfd7zXZ\x00"):
+        return cast(IO[bytes], lzma.LZMAFile(stream, mode="rb"))
+    return stream
 
 
 def _iter_directory(root: Path, budget: _Budget) -> Iterator[tuple[str, bytes]]:

@@ -1,9 +1,11 @@
 """The "safety" source: the ``safety`` CLI (3.x) when it can run, else safety-db's data.
 
 ``safety`` needs network access (every command first contacts platform.safetycli.com) and,
-for current data, a login. Whether it can run is detected once per process, quickly: is the
-executable there, is the platform host reachable (a TCP connect with a short timeout), does
-``safety --version`` work. Then ``safety check -r <file> --output json`` runs with stdin
+for current data, a login; offline, ``safety check`` spends ~10 s before it fails with a
+traceback. Whether it can run is detected once per process, quickly: is the executable there,
+is the platform host reachable (a TCP connect with a short timeout; the whole probe, name
+resolution included, is cut off after :data:`PROBE_BUDGET` seconds, since a resolver can
+hang far longer than a connect), does ``safety --version`` work. Then ``safety check -r <file> --output json`` runs with stdin
 closed and a timeout; any failure is SKIPPED with the reason, never clean. Without an API
 key safety reads its free database, which is refreshed monthly: its data is taken to be
 :data:`FREE_DB_LAG` old.
@@ -12,6 +14,8 @@ key safety reads its free database, which is refreshed monthly: its data is take
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import shutil
 import socket
 import subprocess
@@ -33,11 +37,20 @@ from shouldi.advisories.process import (
 from shouldi.advisories.safety_db import SafetyDbSource, pyup_id
 from shouldi.results import Advisory, AdvisoryAnswer, Status, VulnId
 
-__all__ = ["FREE_DB_LAG", "PLATFORM_HOST", "SafetyCliSource", "SafetySource", "parse_report"]
+__all__ = [
+    "FREE_DB_LAG",
+    "PLATFORM_HOST",
+    "PROBE_BUDGET",
+    "SafetyCliSource",
+    "SafetySource",
+    "parse_report",
+]
 
 SOURCE = "safety"
 PLATFORM_HOST = ("platform.safetycli.com", 443)
 FREE_DB_LAG = timedelta(days=30)
+#: Seconds the reachability probe may take in all (resolving the host name included).
+PROBE_BUDGET = 4.0
 _detections: dict[tuple[str | None, tuple[str, int] | None], str | None] = {}
 _detect_lock = threading.Lock()
 
@@ -60,7 +73,7 @@ class SafetyCliSource:
     async def lookup(
         self, name: str, version: str, release_time: datetime | None
     ) -> AdvisoryAnswer:
-        problem = await asyncio.to_thread(detect, self.executable, self.probe)
+        problem = await _detect_within(self.executable, self.probe)
         if problem is not None or self.executable is None:
             return _skip(problem or "safety CLI is not installed")
         try:
@@ -81,14 +94,12 @@ class SafetyCliSource:
         try:
             advisories, live = parse_report(report)
         except (KeyError, TypeError, ValueError) as e:
-            return AdvisoryAnswer(SOURCE, Status.ERROR, reason=f"unexpected safety output: {e}")
+            return AdvisoryAnswer(SOURCE, Status.ERROR, reason=f"unexpected safety output ({e}): `--no-safety-cli` skips it")
         if not report.get("report_meta", {}).get("packages_found", 1):
             return _skip(f"safety did not check {name}=={version}")
         data_time = utcnow() if live else utcnow() - FREE_DB_LAG
         verdict = vouch("safety (free database)", data_time, release_time, live=live)
-        return AdvisoryAnswer(
-            SOURCE, verdict.status, advisories, verdict.reason, data_time, verdict.warnings
-        )
+        return AdvisoryAnswer(SOURCE, verdict.status, advisories, verdict.reason, data_time)
 
 
 class SafetySource:
@@ -112,10 +123,9 @@ class SafetySource:
         second = await self.db.lookup(name, version, release_time)
         note = first.reason or "safety CLI did not answer"
         if second.status is Status.OK or second.advisories:
-            return AdvisoryAnswer(
-                second.source, second.status, second.advisories, second.reason,
-                second.data_time, (note, *second.warnings),
-            )  # fmt: skip
+            # Why the CLI did not answer is detail (-v), not a warning on every package.
+            why = f"{note}; safety-db: {second.reason}" if second.reason else f"{note}; safety-db answered"
+            return dataclasses.replace(second, reason=why)
         return AdvisoryAnswer(SOURCE, Status.SKIPPED, reason=f"{note}; safety-db: {second.reason}")
 
 
@@ -126,6 +136,46 @@ def detect(executable: str | None, probe: tuple[str, int] | None) -> str | None:
         if key not in _detections:
             _detections[key] = _detect(executable, probe)
         return _detections[key]
+
+
+async def _detect_within(executable: str | None, probe: tuple[str, int] | None) -> str | None:
+    """:func:`detect`, but the probe's reachability part never holds a lookup longer than
+    :data:`PROBE_BUDGET` seconds (a hung resolver is remembered as unreachable). The probe
+    runs in a daemon thread of its own, so neither the event loop's shutdown nor the
+    process's exit waits for a resolver that never returns."""
+    key = (executable, probe)
+    if key in _detections:
+        return _detections[key]
+    if executable is not None and probe is not None:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+
+        def work() -> None:
+            with contextlib.suppress(OSError):  # detect() says why, below
+                _reachable(probe)
+            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits
+                loop.call_soon_threadsafe(_settle, done)
+
+        threading.Thread(target=work, name="shouldi-safety-probe", daemon=True).start()
+        try:
+            await asyncio.wait_for(done, PROBE_BUDGET)
+        except asyncio.TimeoutError:
+            reason = (
+                f"safety CLI needs network access to {probe[0]},"
+                f" which did not answer in {PROBE_BUDGET:g}s"
+            )
+            with _detect_lock:
+                _detections.setdefault(key, reason)
+    return await asyncio.to_thread(detect, executable, probe)
+
+
+def _settle(done: asyncio.Future[None]) -> None:
+    if not done.done():
+        done.set_result(None)
+
+
+def _reachable(probe: tuple[str, int]) -> None:
+    socket.create_connection(probe, timeout=3).close()
 
 
 def parse_report(report: Mapping[str, Any]) -> tuple[tuple[Advisory, ...], bool]:
@@ -156,7 +206,7 @@ def _detect(executable: str | None, probe: tuple[str, int] | None) -> str | None
         return "safety CLI is not installed"
     if probe is not None:
         try:
-            socket.create_connection(probe, timeout=3).close()
+            _reachable(probe)
         except OSError as e:
             return f"safety CLI needs network access to {probe[0]}, which is unreachable ({e})"
     try:

@@ -29,7 +29,8 @@ from shouldi.results import Advisory, AdvisoryAnswer, Status, VulnId
 __all__ = ["SafetyDb", "SafetyDbSource", "locate_safety_db", "pyup_id"]
 
 SOURCE = "safety-db"
-_NOT_INSTALLED = "safety-db is not installed (pip install 'shouldi[safety-db]')"
+# Not "pip install 'shouldi[safety-db]'": the name shouldi on PyPI is another project.
+_NOT_INSTALLED = "safety-db is not installed (optional, CC BY-NC-SA: `pip install safety-db`)"
 
 
 def locate_safety_db() -> Path | None:
@@ -117,7 +118,7 @@ class SafetyDbSource:
             db = _load_cached(path, path.stat().st_mtime_ns, dated)
             found, notes = db.matches(name, version)
         except (OSError, ValueError, importlib.metadata.PackageNotFoundError) as e:
-            return AdvisoryAnswer(SOURCE, Status.ERROR, reason=f"cannot read {path}: {e}")
+            return AdvisoryAnswer(SOURCE, Status.ERROR, reason=f"cannot read {path} ({e}): reinstall safety-db")
         verdict = vouch(SOURCE, db.data_time, release_time)
         return AdvisoryAnswer(
             SOURCE,
@@ -125,7 +126,7 @@ class SafetyDbSource:
             advisories=found,
             reason=verdict.reason,
             data_time=db.data_time,
-            warnings=verdict.warnings + notes,
+            warnings=notes,
         )
 
 

@@ -5,6 +5,12 @@
 300,000-member archive costs no more memory than a small one. Member data is read
 straight from the decompressed stream in :data:`CHUNK` pieces and counted by
 :class:`TreeWriter` as it is written: header sizes are never trusted.
+
+After the end-of-archive marker the stream is read **to its end**: gzip checks its CRC and
+length, bzip2 and xz their checksums, only there, so stopping at the marker (as tarfile does)
+let a .tar.gz with a wrong CRC pass. What follows the marker may be zeros (record padding);
+anything else is reported as ``tar-trailing-data``, and more than :data:`TRAILING_LIMIT`
+bytes of it is refused.
 """
 
 from __future__ import annotations
@@ -22,8 +28,13 @@ from typing import BinaryIO, Protocol
 from shouldi.archive._tree import CHUNK, TreeWriter
 from shouldi.archive.errors import ArchiveRefused
 from shouldi.archive.limits import ExtractLimits
+from shouldi.results import Severity
 
-__all__ = ["DECOMPRESSORS", "extract_tar"]
+__all__ = ["DECOMPRESSORS", "TRAILING_LIMIT", "extract_tar"]
+
+#: Bytes allowed after the end-of-archive marker: tar pads to its record size (10 KiB by
+#: default, 1 MiB at the largest blocking factor GNU tar takes).
+TRAILING_LIMIT = 8 << 20
 
 DECOMPRESSORS: dict[str, Callable[[BinaryIO], io.BufferedIOBase]] = {
     "tar.gz": lambda raw: gzip.GzipFile(fileobj=raw, mode="rb"),
@@ -123,6 +134,26 @@ def _extract(stream: _Metered, tree: TreeWriter) -> None:
         # (Not re-read: seeking back in a compressed stream restarts decompression.)
         if stream.last_read != (tf.offset, bytes(tarfile.BLOCKSIZE)):
             raise ArchiveRefused("corrupt", f"truncated or invalid tar header at {tf.offset}")
+    _read_to_the_end(stream, tree)
+
+
+def _read_to_the_end(stream: _Metered, tree: TreeWriter) -> None:
+    """Read what follows the end marker, so the decompressor verifies its checksums."""
+    trailing = 0
+    data_seen = False
+    while chunk := stream.read(CHUNK):
+        trailing += len(chunk)
+        if trailing > TRAILING_LIMIT:
+            raise ArchiveRefused(
+                "too-large", f"over {TRAILING_LIMIT >> 20} MiB after the end of the tar archive"
+            )
+        data_seen = data_seen or chunk.count(0) != len(chunk)
+    if data_seen:
+        tree.ambiguities.add(
+            "tar-trailing-data", Severity.MEDIUM,
+            f"{trailing} bytes after the tar end-of-archive marker are not padding "
+            "(tarfile and pip stop at the marker, tar --ignore-zeros reads on)",
+        )
 
 
 def _one(tf: tarfile.TarFile, stream: _Metered, member: tarfile.TarInfo, tree: TreeWriter) -> None:

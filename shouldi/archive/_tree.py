@@ -7,6 +7,11 @@ creates a symlink and creates every directory itself, a normalised relative name
 cannot resolve outside the destination. Files are opened with
 ``O_CREAT | O_EXCL | O_NOFOLLOW`` as a second guard: nothing existing is overwritten
 and no link is followed.
+
+Names that differ only by case or by Unicode normalisation are written as they are (this
+filesystem keeps both) and recorded as ambiguities (:mod:`shouldi.archive.ambiguity`): on
+Windows or macOS one would replace the other. The top-level entries are kept for the sdist
+layout check.
 """
 
 from __future__ import annotations
@@ -17,8 +22,10 @@ import re
 from collections.abc import Callable
 from typing import ParamSpec, Protocol, TypeVar
 
+from shouldi.archive.ambiguity import Ambiguities, AmbiguityKind, fold_name, is_code
 from shouldi.archive.errors import ArchiveError, ArchiveRefused
 from shouldi.archive.limits import ExtractLimits
+from shouldi.results import Severity
 
 __all__ = ["CHUNK", "Readable", "TreeWriter", "normalise"]
 
@@ -72,6 +79,9 @@ class TreeWriter:
         self._files: set[str] = set()
         self._dirs: set[str] = {""}
         self._links: set[str] = set()
+        self.ambiguities = Ambiguities()
+        self.top_level: dict[str, bool] = {}  # first name component -> is a directory
+        self._folded: dict[str, tuple[str, bool]] = {"": ("", False)}  # -> (name, is a file)
 
     def count_member(self, name: str) -> None:
         """Count one archive entry, whatever its type, against ``max_members``."""
@@ -94,7 +104,7 @@ class TreeWriter:
         rel = normalise(name)
         if not rel:
             raise ArchiveRefused("duplicate", "a file named like the root", name)
-        self._claim(rel, name)
+        self._claim(rel, name, is_file=True)
         self._make_parents(rel, name)
         self._write(rel, name, source)
         self._files.add(rel)
@@ -102,12 +112,15 @@ class TreeWriter:
     def symlink(self, name: str, target: str) -> None:
         """Skip a symlink that stays inside the tree; refuse one that points out."""
         rel = normalise(name)
-        parent = rel.rpartition("/")[0]
-        if not _inside(parent, target):
-            raise ArchiveRefused("link-out", f"symlink to {target!r} leaves the tree", name)
-        self._claim(rel, name)
+        self.check_link(rel, target, name)
+        self._claim(rel, name, is_file=True)  # a link named like a file collides like one
         self._links.add(rel)
         self.skipped_links += 1
+
+    def check_link(self, rel: str, target: str, name: str) -> None:
+        """Refuse a symlink ``rel`` to ``target`` that would point out of the tree."""
+        if not _inside(rel.rpartition("/")[0], target):
+            raise ArchiveRefused("link-out", f"symlink to {target!r} leaves the tree", name)
 
     def hardlink(self, name: str, target: str) -> None:
         """Copy an earlier extracted regular file; refuse any other link target."""
@@ -123,9 +136,31 @@ class TreeWriter:
         with os.fdopen(fd, "rb") as source:
             self.file(name, source)
 
-    def _claim(self, rel: str, name: str) -> None:
+    def _claim(self, rel: str, name: str, *, is_file: bool = False) -> None:
         if rel in self._files or rel in self._links or rel in self._dirs:
             raise ArchiveRefused("duplicate", "member name given twice", name)
+        self._note(rel, is_file)
+
+    def _note(self, rel: str, is_file: bool) -> None:
+        """Record ``rel`` for the top-level layout and the case/normalisation check."""
+        top, slash, _ = rel.partition("/")
+        self.top_level[top] = bool(slash) or not is_file or self.top_level.get(top, False)
+        folded = fold_name(rel)
+        other = self._folded.setdefault(folded, (rel, is_file))
+        if other[0] != rel:
+            self._collision(rel, is_file, *other)
+
+    def _collision(self, rel: str, is_file: bool, other: str, other_is_file: bool) -> None:
+        kind: AmbiguityKind = (
+            "case-collision" if rel.casefold() == other.casefold() else "unicode-collision"
+        )
+        code = is_file and other_is_file and (is_code(rel) or is_code(other))
+        self.ambiguities.add(
+            kind, Severity.HIGH if code else Severity.MEDIUM,
+            f"{other!r} and {rel!r} are one name on case-insensitive or normalising filesystems"
+            + (" (code: which one is installed depends on the platform)" if code else ""),
+            rel,
+        )
 
     def _make_parents(self, rel: str, name: str) -> None:
         parent = rel.rpartition("/")[0]
@@ -138,6 +173,7 @@ class TreeWriter:
                 continue
             if prefix in self._files or prefix in self._links:
                 raise ArchiveRefused("duplicate", f"member written under {prefix!r}", name)
+            self._note(prefix, False)
             self._mkdir(prefix, name)
 
     def _path(self, rel: str) -> str:

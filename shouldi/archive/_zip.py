@@ -2,30 +2,32 @@
 
 The central directory is known up front, so the member count and the sizes the
 archive *claims* are checked before anything is written; the real sizes are still
-counted while streaming. Unix file types ride in the high bits of ``external_attr``:
-``zipfile.extract`` ignores them and would write a symlink's target as a file, so
-they are read here and links, devices and fifos get the same treatment as in tar.
+counted while streaming. Unix file types ride in the high bits of ``external_attr``;
+pip ignores them: it writes every member whose name does not end in ``/`` as a regular
+file, so a member marked as a symlink is *installed* as a file holding the target text.
+That is what is extracted here, then, and scanned (a link pointing out of the tree is still
+refused), with a ``zip-type-mismatch`` ambiguity; devices and FIFOs are refused as in tar.
+Every member is read to its end, so ``zipfile`` checks every CRC; the byte layout is checked
+by :mod:`shouldi.archive._zipcheck` before anything is written.
 """
 
 from __future__ import annotations
 
+import io
 import lzma
-import os
 import stat
-import struct
 import zipfile
 import zlib
 from pathlib import Path
-from typing import BinaryIO
 
-from shouldi.archive._tree import TreeWriter
+from shouldi.archive._tree import TreeWriter, normalise
+from shouldi.archive._zipcheck import check_layout, end_record
 from shouldi.archive.errors import ArchiveRefused
 from shouldi.archive.limits import ExtractLimits
+from shouldi.results import Severity
 
-__all__ = ["extract_zip"]
+__all__ = ["extract_zip", "zip_members_declared"]
 
-_EOCD_SIZE = 22
-_EOCD_SEARCH = _EOCD_SIZE + 0xFFFF  # the end record, after at most a 64 KiB comment
 _MAX_LINK = 4096  # PATH_MAX: a longer symlink target is not a real one
 _CORRUPT = (zipfile.BadZipFile, EOFError, OSError, zlib.error, lzma.LZMAError, ValueError)
 
@@ -51,14 +53,16 @@ def extract_zip(archive: Path, root: str, limits: ExtractLimits) -> TreeWriter:
     tree = TreeWriter(root, limits, consumed)
     try:
         with archive.open("rb") as raw:
-            declared = _declared_count(raw)
-            if declared is not None and declared > limits.max_members:
+            end = end_record(raw)
+            if end is not None and end.count > limits.max_members:
                 raise ArchiveRefused(
-                    "too-many-members", f"{declared} members, over {limits.max_members}"
+                    "too-many-members", f"{end.count} members, over {limits.max_members}"
                 )
             with zipfile.ZipFile(raw) as zf:
                 infos = zf.infolist()
                 _check_directory(infos, limits)
+                if end is not None:
+                    check_layout(raw, infos, end, tree.ambiguities)
                 for info in infos:
                     tree.count_member(info.filename)
                     consumed.total += info.compress_size
@@ -70,29 +74,21 @@ def extract_zip(archive: Path, root: str, limits: ExtractLimits) -> TreeWriter:
     return tree
 
 
-def _declared_count(raw: BinaryIO) -> int | None:
-    """The member count the end record declares, read before zipfile parses the whole
-    central directory (5 s for 300,000 entries here). ``None`` if there is no clean
-    end record: zipfile then decides, and the count is checked after parsing.
+def zip_members_declared(archive: Path) -> int:
+    """How many members a zip end record in ``archive`` declares (0: none, or not a zip).
+
+    Cheap (the last 64 KiB and one header are read), for telling whether a tar is also a
+    zip: the directory's first entry must be where the end record says.
     """
-    size = raw.seek(0, os.SEEK_END)
-    raw.seek(max(0, size - _EOCD_SEARCH))
-    tail = raw.read()
-    at = tail.rfind(b"PK\x05\x06")
-    if at < 0 or len(tail) - at < _EOCD_SIZE:
-        return None
-    (count,) = struct.unpack_from("<H", tail, at + 10)
-    if count != 0xFFFF:
-        return int(count)
-    locator = at - 20  # zip64: a locator just before the end record points at the real count
-    if locator < 0 or tail[locator : locator + 4] != b"PK\x06\x07":
-        return None
-    (record_at,) = struct.unpack_from("<Q", tail, locator + 8)
-    raw.seek(record_at)
-    record = raw.read(56)
-    if len(record) < 56 or not record.startswith(b"PK\x06\x06"):
-        return None
-    return int(struct.unpack_from("<Q", record, 32)[0])
+    try:
+        with archive.open("rb") as raw:
+            end = end_record(raw)
+            if end is None or end.count == 0 or end.cd_start < 0:
+                return 0
+            raw.seek(end.cd_start)
+            return end.count if raw.read(4) == b"PK\x01\x02" else 0
+    except OSError:
+        return 0
 
 
 def _check_directory(infos: list[zipfile.ZipInfo], limits: ExtractLimits) -> None:
@@ -113,14 +109,26 @@ def _one(zf: zipfile.ZipFile, info: zipfile.ZipInfo, tree: TreeWriter) -> None:
     kind = stat.S_IFMT(info.external_attr >> 16)
     if info.flag_bits & 0x1:
         raise ArchiveRefused("encrypted", "encrypted member", name)
-    if info.is_dir() or kind == stat.S_IFDIR:
+    if info.is_dir():  # pip's test too: a name ending in "/"
         tree.directory(name)
     elif kind == stat.S_IFLNK:
         with zf.open(info) as source:
             target = source.read(_MAX_LINK + 1)
-        if len(target) > _MAX_LINK:
-            raise ArchiveRefused("special", "symlink target too long", name)
-        tree.symlink(name, target.decode("utf-8", "surrogateescape"))
+            if len(target) > _MAX_LINK:
+                raise ArchiveRefused("special", "symlink target too long", name)
+            source.read()  # to the end: zipfile checks the CRC only there
+        tree.check_link(normalise(name), target.decode("utf-8", "surrogateescape"), name)
+        tree.ambiguities.add("zip-type-mismatch", Severity.MEDIUM,
+                             f"{name!r} is marked as a symlink: pip writes it as a file "
+                             "holding the target text (extracted and scanned so), unzip makes "
+                             "a link", name)
+        tree.file(name, io.BytesIO(target))
+    elif kind == stat.S_IFDIR:
+        tree.ambiguities.add("zip-type-mismatch", Severity.MEDIUM,
+                             f"{name!r} is marked as a directory but named like a file: pip "
+                             "writes it as a file (extracted and scanned so)", name)
+        with zf.open(info) as source:
+            tree.file(name, source)
     elif kind in (stat.S_IFCHR, stat.S_IFBLK):
         raise ArchiveRefused("device", "device file", name)
     elif kind == stat.S_IFIFO:

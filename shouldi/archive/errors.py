@@ -33,7 +33,8 @@ RefusalKind = Literal[
     "member-too-large",
     "encrypted",
     "unsupported",  # e.g. a zip compression method this Python cannot read
-    "corrupt",  # truncated or malformed
+    "corrupt",  # truncated, malformed, or failing an integrity check (CRC, length)
+    "ambiguous",  # readers get different files out of it (a tar that is also a zip)
     "unknown-format",  # the bytes are no archive format we extract
 ]
 

@@ -1,24 +1,35 @@
 """Safe extraction of untrusted archives: the one entry point of this layer.
 
 The format comes from the bytes, never the file name (a zip named ``.tar.gz`` is a
-zip). Extraction is all-or-nothing: on any refusal or error, everything written
-inside ``dest`` is removed before the exception propagates, so a caller never scans
-half an archive.
+zip, and its name is reported as a ``name-mismatch`` ambiguity). Extraction is
+all-or-nothing: on any refusal or error, everything written inside ``dest`` is removed
+before the exception propagates, so a caller never scans half an archive.
+
+What gets extracted is what pip would install. pip asks "is it a zip?" (``zipfile``, which
+reads from the end) before anything else, so a file whose bytes are a tar *and* whose end is
+a zip is refused as ``ambiguous``; a zip with other data in front of it is read as the zip
+pip sees, and the data in front is reported. Ambiguities (see
+:mod:`shouldi.archive.ambiguity`) come back in :attr:`ExtractStats.ambiguities`; with
+``kind="sdist"`` the top-level layout is checked against the ``name-version`` the file name
+promises.
 """
 
 from __future__ import annotations
 
 import lzma
 import os
+import stat
 import zlib
 from pathlib import Path
 
 from shouldi.archive._tar import DECOMPRESSORS, extract_tar
 from shouldi.archive._tree import TreeWriter
-from shouldi.archive._zip import extract_zip
+from shouldi.archive._zip import extract_zip, zip_members_declared
+from shouldi.archive.ambiguity import format_from_name, sdist_layout
 from shouldi.archive.errors import ArchiveError, ArchiveRefused
 from shouldi.archive.limits import ExtractLimits, ExtractStats
 from shouldi.archive.scratch import clear_dir
+from shouldi.results import Severity
 
 __all__ = ["detect_format", "extract_archive"]
 
@@ -55,23 +66,37 @@ def detect_format(path: Path) -> str:
     for magic, what in _UNSUPPORTED_MAGIC:
         if head.startswith(magic):
             raise ArchiveRefused("unknown-format", f"{what} is not supported")
+    if zip_members_declared(path):  # a zip after other data: pip reads it as a zip
+        return "zip"
     raise ArchiveRefused("unknown-format", "not a tar, tar.gz, tar.bz2, tar.xz or zip archive")
 
 
 def extract_archive(
-    archive: Path, dest: Path, limits: ExtractLimits | None = None
+    archive: Path,
+    dest: Path,
+    limits: ExtractLimits | None = None,
+    *,
+    kind: str | None = None,
+    filename: str | None = None,
 ) -> ExtractStats:
     """Extract ``archive`` into the existing, empty directory ``dest``.
 
     Regular files become 0644 and directories 0755 (modulo umask); ownership, modes and
     times in the archive are ignored. Symlinks inside the tree are skipped (counted in
     :attr:`ExtractStats.skipped_links`), hard links to an earlier file are copied.
-    Raises :class:`ArchiveRefused` for hostile, over-limit or corrupt archives and
-    :class:`ArchiveError` when the archive or ``dest`` cannot be used.
+    ``filename`` is the name the archive is published under (default: ``archive``'s own),
+    checked against its content; ``kind="sdist"`` also checks the sdist layout.
+    Raises :class:`ArchiveRefused` for hostile, over-limit, corrupt or ambiguous archives
+    and :class:`ArchiveError` when the archive or ``dest`` cannot be used.
     """
     limits = limits or ExtractLimits()
     root = _check_dest(dest)
     fmt = detect_format(archive)
+    if fmt != "zip" and zip_members_declared(archive):
+        raise ArchiveRefused(
+            "ambiguous", "both a tar and a zip archive: pip installs the zip's files (it asks "
+            "'is it a zip?' first), tar readers the tar's"
+        )
     try:
         tree: TreeWriter
         if fmt == "zip":
@@ -81,7 +106,18 @@ def extract_archive(
     except BaseException:
         clear_dir(Path(root))
         raise
-    return ExtractStats(fmt, tree.member_count, tree.total_size, tree.skipped_links)
+    name = filename if filename is not None else archive.name
+    promised = format_from_name(name)
+    if promised is not None and promised[0] != fmt:
+        tree.ambiguities.add(
+            "name-mismatch", Severity.MEDIUM,
+            f"{name!r} is named like a {promised[0]} but is a {fmt} archive: pip goes by "
+            "its content, tools that go by the name fail",
+        )
+    if kind == "sdist" and promised is not None:
+        sdist_layout(promised[1], tree.top_level, tree.ambiguities)
+    return ExtractStats(fmt, tree.member_count, tree.total_size, tree.skipped_links,
+                        tree.ambiguities.result())
 
 
 def _check_dest(dest: Path) -> str:
@@ -96,11 +132,20 @@ def _check_dest(dest: Path) -> str:
 
 
 def _read_head(path: Path) -> bytes:
+    """The first block, from a regular file only (a FIFO would block every later open)."""
     try:
-        with path.open("rb") as f:
-            return f.read(_BLOCK)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError as e:
         raise ArchiveError(f"cannot read archive {str(path)!r}: {e.strerror or e}") from e
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ArchiveError(f"cannot read archive {str(path)!r}: not a regular file")
+        os.set_blocking(fd, True)
+        return os.read(fd, _BLOCK)
+    except OSError as e:
+        raise ArchiveError(f"cannot read archive {str(path)!r}: {e.strerror or e}") from e
+    finally:
+        os.close(fd)
 
 
 def _decompressed_head(path: Path, fmt: str) -> bytes:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shouldi.archive.ambiguity import Ambiguity
+
 __all__ = ["ExtractLimits", "ExtractStats"]
 
 
@@ -30,9 +32,13 @@ class ExtractStats:
     ``member_count`` counts every entry (files, directories, links). Symbolic links that
     stay inside the tree are not created, only counted in ``skipped_links``: scanners see
     their targets anyway, and a tree without links cannot redirect a later write.
+    ``ambiguities`` are the ways installers disagree on this archive (see
+    :mod:`shouldi.archive.ambiguity`), most severe first; each is a finding of the archive
+    check (:meth:`Ambiguity.finding`).
     """
 
     format: str  # "tar" | "tar.gz" | "tar.bz2" | "tar.xz" | "zip"
     member_count: int
     total_size: int
     skipped_links: int = 0
+    ambiguities: tuple[Ambiguity, ...] = ()

@@ -57,9 +57,10 @@ class _Group(click.Group):
         except ShouldiError as e:
             click.echo(f"error: {e}", err=True)
             ctx.exit(e.exit_code)
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            ctx.exit(130)
+        except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (shouldi.dataflow.pool.Interrupted)
+            signum = int(getattr(e, "signum", 2))
+            click.echo("interrupted" if signum == 2 else f"stopped by signal {signum}", err=True)
+            ctx.exit(128 + signum)
 
 
 @click.group(cls=_Group, help=__doc__, context_settings={"help_option_names": ["-h", "--help"]})

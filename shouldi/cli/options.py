@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
-from shouldi.settings import PYPI_SIMPLE_URL
+from shouldi.settings import OSV_API_URL, PYPI_SIMPLE_URL
 
 __all__ = ["MAX_SPEC_LENGTH", "RequirementSpecType", "scan_options", "trace_option"]
 
@@ -46,7 +46,7 @@ class RequirementSpecType(click.ParamType):  # type: ignore[type-arg,unused-igno
 _SETTINGS_PARAMS = ("index_url", "timeout", "scan_timeout", "cache_dir", "no_cache", "max_age",
                     "advisory_db", "pip_audit_osv_url", "no_pip_audit", "no_safety_cli", "jobs",
                     "policy_file", "python_version", "platforms", "implementation", "abis",
-                    "python", "all_files")
+                    "python", "all_files", "osv_url", "no_osv")
 
 
 def _target(values: dict[str, Any]) -> Any:
@@ -79,7 +79,8 @@ def _settings(values: dict[str, Any]) -> Any:
         cache_dir=values["cache_dir"], no_cache=values["no_cache"], max_age=values["max_age"],
         advisory_db=values["advisory_db"], pip_audit_osv_url=values["pip_audit_osv_url"],
         pip_audit=not values["no_pip_audit"], safety_cli=not values["no_safety_cli"],
-        jobs=values["jobs"], target=_target(values), all_files=values["all_files"])
+        jobs=values["jobs"], target=_target(values), all_files=values["all_files"],
+        osv=not values["no_osv"], osv_url=values["osv_url"])
 
 
 def scan_options(func: F) -> F:
@@ -106,11 +107,14 @@ def scan_options(func: F) -> F:
                      help="Reuse a package's whole answer given less than SECONDS ago (0: always "
                           "ask the index and the advisory sources again; errors are never reused)."),
         click.option("--advisory-db", type=click.Path(dir_okay=False, path_type=Path),
-                     envvar="SHOULDI_ADVISORY_DB",
+                     envvar="SHOULDI_ADVISORY_DB",  # shouldi.advisories.store.ADVISORY_DB_ENV
                      help="Local advisory store (default: the user data dir; see `shouldi db`)."),
         click.option("--pip-audit-osv-url", metavar="URL",
                      help="Ask pip-audit to use this OSV-compatible service."),
         click.option("--no-pip-audit", is_flag=True, help="Do not run pip-audit."),
+        click.option("--osv-url", envvar="SHOULDI_OSV_URL", default=OSV_API_URL, show_default=True,
+                     metavar="URL", help="The OSV API to ask (also $SHOULDI_OSV_URL)."),
+        click.option("--no-osv", is_flag=True, help="Do not ask the OSV API."),
         click.option("--no-safety-cli", is_flag=True,
                      help="Do not try the safety CLI (it needs network and a login); use safety-db."),
         click.option("--jobs", "-j", type=click.IntRange(min=1, max=256), default=4, show_default=True,

@@ -15,20 +15,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shouldi.errors import UsageError
+from shouldi.inputs.files import same_file
 
 if TYPE_CHECKING:
     from shouldi.api import Answer
 
-__all__ = ["check_output", "same_file", "write_output", "write_trace"]
-
-
-def same_file(a: Path, b: Path) -> bool:
-    """Whether ``a`` and ``b`` name the same file (through links, when both exist)."""
-    try:
-        sa, sb = a.stat(), b.stat()
-    except OSError:
-        return a.absolute() == b.absolute()
-    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
+__all__ = ["check_output", "write_output", "write_trace"]
 
 
 def check_output(path: Path, inputs: Iterable[Path], what: str = "--output") -> None:

@@ -10,6 +10,7 @@ rather than one package (old advisory data) is said once, at the end.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -25,6 +26,7 @@ __all__ = ["render_json", "render_text", "run_notes"]
 
 _COLOURS = {Verdict.PASS: "green", Verdict.WARN: "yellow", Verdict.FAIL: "red", Verdict.ERROR: "magenta"}
 _SHOWN = 12
+_DAYS = re.compile(r"is (\d+) days old")
 
 
 def _reused_at(a: Answer) -> str | None:
@@ -42,9 +44,11 @@ def _run_level(reason: Reason) -> bool:
 
 
 def run_notes(answers: Sequence[Answer]) -> list[str]:
-    """Notes about the run, not one package (each said once)."""
+    """Notes about the run, not one package: old advisory data, said once (the oldest)."""
     notes = [r.message for a in answers for r in a.report.reasons if _run_level(r)]
-    return list(dict.fromkeys(notes))
+    if not notes:
+        return []
+    return [max(notes, key=lambda n: int(m.group(1)) if (m := _DAYS.search(n)) else 0)]
 
 
 def render_json(answers: Sequence[Answer]) -> str:
@@ -93,6 +97,9 @@ def render_text(answers: Sequence[Answer], color: bool | None = None, verbose: b
         if verbose:
             for name, c in r.checks.items():
                 lines.append(f"      check {name}: {c.status.value}{' - ' + c.reason if c.reason else ''}")
+            from shouldi.advisories.messages import source_lines
+
+            lines += [f"      source {line}" for line in source_lines(r.advisory_answers)]
     lines += [f"note: {n}" for n in run_notes(answers)]
     text = "\n".join(lines)
     return text if color is not False else click.unstyle(text)

@@ -136,23 +136,21 @@ def _scan_recording(targets: Sequence[Target], settings: Settings, output: Path,
                     tick: Callable[[Answer], None], trace: bool) -> tuple[list[Checked], int]:
     """Scan and write each release's record as soon as it is done (each key once)."""
     from shouldi.record import RECORD_COLUMNS, report_to_record
-    from shouldi.sources import open_source, record_key
+    from shouldi.sources import open_source
 
     source: Source = open_source(output)
-    keys: set[RecordKey] = source.keys()
-    seen = set(keys)
-    recorded = frozenset((k.name, k.version, k.index_url) for k in keys)
+    # The writer holds the lock from here on: keys read before it could be stale (a second
+    # `scan -o` on the same file waits here, then resumes from what the first one wrote).
     with source.writer(RECORD_COLUMNS, checkpoint_every=10, checkpoint_seconds=10.0) as writer:
+        keys: set[RecordKey] = set(writer.known_keys())
+        recorded = frozenset((k.name, k.version, k.index_url) for k in keys)
+
         def record(a: Answer) -> None:
             tick(a)
             report = a.report
             if a.recorded or a.bad_input or report.version is None:
                 return
-            row = report_to_record(report, a.request.index_url or settings.index_url)
-            key = record_key(row)
-            if key not in seen:
-                seen.add(key)
-                writer.write(row)
+            writer.write_if_new(report_to_record(report, a.request.index_url or settings.index_url))
 
         checked = check_targets(targets, settings, on_answer=record, trace=trace,
                                 recorded=recorded)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import itertools
-import multiprocessing
 from collections.abc import AsyncIterator, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -74,9 +73,11 @@ class Orchestrator:
             self._pool = None
 
     def process_pool(self) -> ProcessPoolExecutor:
+        """The pool, made on first use (see :mod:`shouldi.dataflow.pool`: its workers die with us)."""
         if self._pool is None:
-            ctx = multiprocessing.get_context("forkserver")
-            self._pool = ProcessPoolExecutor(max_workers=self.process_workers, mp_context=ctx)
+            from shouldi.dataflow.pool import make_process_pool
+
+            self._pool = make_process_pool(self.process_workers)
         return self._pool
 
     async def run(self, contexts: Mapping[str, Seeds] | Iterable[tuple[str, Seeds]]) -> RunResult:

@@ -181,10 +181,10 @@ class RunResult(Mapping[str, ContextResult]):
 
 def to_jsonable(obj: Any) -> Any:
     """A JSON-ready form of result values: dataclasses, enums, paths, dates, sets, mappings."""
+    if isinstance(obj, enum.Enum):  # before str: str-valued enums are str instances too
+        return to_jsonable(obj.value)
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
-    if isinstance(obj, enum.Enum):
-        return to_jsonable(obj.value)
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     if isinstance(obj, Mapping):

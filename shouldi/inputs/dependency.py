@@ -8,14 +8,13 @@ silently dropping it: a skipped dependency must never read as a clean one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from shouldi.inputs.errors import InputError
 
-__all__ = ["Dependency", "make_dependency", "read_input_text"]
+__all__ = ["Dependency", "make_dependency"]
 
 DIRECT_REFERENCE = "direct reference to a URL or path: not resolvable on a package index"
 
@@ -97,20 +96,3 @@ def make_dependency(
         hashes=hashes,
         group=group,
     )
-
-
-def read_input_text(path: Path, display: str | None = None) -> str:
-    """Read a text input file as UTF-8 (BOM allowed), as one-line errors on failure."""
-    shown = display if display is not None else str(path)
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise InputError(f"cannot read {shown}: {e.strerror or e}") from e
-    try:
-        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-            return data.decode("utf-16")
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise InputError(
-            f"cannot read {shown}: not UTF-8 text ({e.reason} at byte {e.start})"
-        ) from e

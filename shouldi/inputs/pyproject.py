@@ -6,6 +6,12 @@ backend, which shouldi never runs, so they are an error rather than an empty (cl
 list. A self-reference in an extra (``myproj[test]``) and ``{include-group = ...}`` pull the
 referenced groups in. tomllib gives no positions, so line numbers come from searching the
 text for each quoted string, in document order: best effort, ``None`` when not found.
+
+The file is read as hostile input (:func:`~shouldi.inputs.files.read_text_input`: regular,
+at most :data:`MAX_PYPROJECT_BYTES`, UTF-8) and every table is checked to be one before it
+is used, so ``project = "x"`` or ``tool = 5`` is a one-line :class:`InputError`, never an
+``AttributeError``. :func:`load_toml` and :func:`tool_table` give other layers (the policy
+in ``[tool.shouldi]``) the same reading.
 """
 
 from __future__ import annotations
@@ -18,15 +24,40 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from shouldi.inputs.dependency import Dependency, make_dependency, read_input_text
+from shouldi.inputs.dependency import Dependency, make_dependency
 from shouldi.inputs.errors import InputError
+from shouldi.inputs.files import MiB, read_text_input
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-__all__ = ["read_pyproject"]
+__all__ = ["MAX_PYPROJECT_BYTES", "load_toml", "read_pyproject", "tool_table"]
+
+MAX_PYPROJECT_BYTES = 4 * MiB
+
+
+def load_toml(
+    path: Path, *, what: str = "TOML file", limit: int = MAX_PYPROJECT_BYTES
+) -> tuple[str, dict[str, Any]]:
+    """``(text, data)`` of the TOML file ``path``, read as hostile input; :class:`InputError` else."""
+    shown = str(path)
+    text = read_text_input(path, limit=limit, what=what, shown=shown)
+    try:
+        return text, tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise InputError(f"{shown}: invalid TOML: {e}") from e
+    except RecursionError as e:  # tomllib recurses into nested arrays and inline tables
+        raise InputError(f"{shown}: invalid TOML: arrays or tables nested too deeply") from e
+
+
+def tool_table(data: dict[str, Any], tool: str, shown: str) -> dict[str, Any]:
+    """``[tool.<tool>]`` of parsed pyproject ``data`` (``{}`` when absent).
+
+    Raises :class:`InputError` when ``tool`` or ``tool.<tool>`` is there but not a table.
+    """
+    return _table(_table(data, "tool", shown), tool, shown, f"tool.{tool}")
 
 
 def read_pyproject(path: Path, groups: Sequence[str] | None = None) -> list[Dependency]:
@@ -36,11 +67,7 @@ def read_pyproject(path: Path, groups: Sequence[str] | None = None) -> list[Depe
     lists the available ones.
     """
     shown = str(path)
-    text = read_input_text(path, shown)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise InputError(f"{shown}: invalid TOML: {e}") from e
+    text, data = load_toml(path, what="pyproject.toml")
     project = _table(data, "project", shown)
     dep_groups = _table(data, "dependency-groups", shown)
     if not project and not dep_groups:
@@ -86,11 +113,17 @@ def _norm(name: str) -> str:
     return str(canonicalize_name(name))
 
 
-def _table(data: dict[str, Any], key: str, shown: str) -> dict[str, Any]:
+def _table(data: dict[str, Any], key: str, shown: str, label: str | None = None) -> dict[str, Any]:
     value = data.get(key, {})
     if not isinstance(value, dict):
-        raise InputError(f"{shown}: [{key}] must be a table")
+        raise InputError(f"{shown}: [{label or key}] must be a table, not {_kind(value)}")
     return value
+
+
+def _kind(value: object) -> str:
+    names = {str: "a string", int: "a number", float: "a number", bool: "a boolean",
+             list: "an array"}
+    return names.get(type(value), f"a {type(value).__name__}")
 
 
 def _strings(table: dict[str, Any], key: str, shown: str) -> list[str]:
@@ -101,15 +134,17 @@ def _strings(table: dict[str, Any], key: str, shown: str) -> list[str]:
 
 
 def _string_lists(table: dict[str, Any], key: str, shown: str) -> dict[str, list[str]]:
-    value = _table(table, key, shown)
+    value = _table(table, key, shown, f"project.{key}")
     return {k: _strings(value, k, shown) for k in value}
 
 
 def _refuse_dynamic(project: dict[str, Any], groups: Sequence[str] | None, shown: str) -> None:
     """Dynamic lists would need the build backend: refuse instead of reporting nothing."""
     dynamic = project.get("dynamic", [])
+    if not isinstance(dynamic, list) or not all(isinstance(d, str) for d in dynamic):
+        raise InputError(f"{shown}: [project] dynamic must be a list of strings")
     wanted = ["dependencies"] + (["optional-dependencies"] if groups is None else [])
-    names = [d for d in wanted if isinstance(dynamic, list) and d in dynamic]
+    names = [d for d in wanted if d in dynamic]
     if names:
         raise InputError(
             f"{shown}: [project] {names[0]} are dynamic (computed by the build backend, which "

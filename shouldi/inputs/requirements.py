@@ -7,6 +7,12 @@ read once), global options (``-i``, ``--extra-index-url``, ``-f``, ``--no-index`
 per-requirement ``--hash``. Markers are evaluated for this interpreter; a dependency whose
 markers are false is kept with ``marker_excluded=True``. Editable and URL/path lines are kept
 as ``unsupported`` values. Remote includes (``-r https://...``) are refused: we read files only.
+
+Every file is read as hostile input (:func:`shouldi.inputs.files.read_text_input`: a regular
+file, UTF-8, at most :data:`MAX_FILE_BYTES`), and includes are bounded three ways: at most
+:data:`MAX_DEPTH` files deep, :data:`MAX_FILES` files and :data:`MAX_TOTAL_BYTES` in all. An
+include cycle (``-r b.txt`` in ``a.txt`` and ``-r a.txt`` in ``b.txt``) is refused with the
+chain; files are identified by their real path, so a symlink loop cannot restart the count.
 """
 
 from __future__ import annotations
@@ -19,10 +25,17 @@ from pathlib import Path
 
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
-from shouldi.inputs.dependency import Dependency, make_dependency, read_input_text
+from shouldi.inputs.dependency import Dependency, make_dependency
 from shouldi.inputs.errors import InputError
+from shouldi.inputs.files import MiB, read_text_input
 
-__all__ = ["RequirementsFile", "read_requirements"]
+__all__ = ["MAX_DEPTH", "MAX_FILES", "MAX_FILE_BYTES", "MAX_TOTAL_BYTES", "RequirementsFile",
+           "read_requirements"]
+
+MAX_FILE_BYTES = 8 * MiB  # a hash-pinned file for 2,000 packages is about 2 MiB
+MAX_TOTAL_BYTES = 64 * MiB
+MAX_DEPTH = 32  # -r inside -r inside ... (pip has no limit; real projects nest 2 or 3)
+MAX_FILES = 1000
 
 EDITABLE = "editable requirement (a local or VCS checkout): not resolvable on a package index"
 URL_OR_PATH = "URL or path requirement: not resolvable on a package index"
@@ -204,6 +217,7 @@ class _Reader:
     files: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     done: set[tuple[Path, bool]] = field(default_factory=set)
+    total_bytes: int = 0
 
     def read_file(
         self,
@@ -214,13 +228,22 @@ class _Reader:
         stack: tuple[tuple[Path, str], ...],
         where: str | None = None,
     ) -> None:
-        key = path.resolve()
+        key = Path(os.path.realpath(path))  # never raises, unlike Path.resolve on a loop
         if any(key == p for p, _ in stack):
             chain = " -> ".join([s for _, s in stack] + [shown])
             raise InputError(f"{where}: include cycle: {chain}")
         if (key, constraint) in self.done:
             return
-        text = read_input_text(path, shown)
+        if len(stack) >= MAX_DEPTH:
+            raise InputError(f"{where}: includes nested more than {MAX_DEPTH} files deep")
+        if len(self.files) >= MAX_FILES:
+            raise InputError(f"{where}: more than {MAX_FILES} requirements files included")
+        text = read_text_input(path, limit=MAX_FILE_BYTES, what="requirements file", shown=shown)
+        self.total_bytes += len(text)
+        if self.total_bytes > MAX_TOTAL_BYTES:
+            raise InputError(
+                f"{where or shown}: requirements files total more than {MAX_TOTAL_BYTES // MiB} MiB"
+            )
         self.files.append(shown)
         for number, line in _logical_lines(text):
             self._line(_expand_env(line), shown, number, constraint, (*stack, (key, shown)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from shouldi.operations.advisories import (
     local_advisories,
     merge_advisory_answers,
+    osv_advisories,
     pip_audit_advisories,
     pypi_json_advisories,
     safety_advisories,
@@ -56,6 +57,7 @@ __all__ = [
     "make_scratch",
     "merge_advisory_answers",
     "metadata_scan",
+    "osv_advisories",
     "pip_audit_advisories",
     "preload_risk_model",
     "pypi_json_advisories",

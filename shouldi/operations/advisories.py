@@ -7,28 +7,45 @@ the verdict is ``error``. Matches are reported whichever source found them.
 
 from __future__ import annotations
 
+from shouldi.advisories.osv_api import OsvBatcher
 from shouldi.dataflow import op
 from shouldi.operations.definitions import (
     AdvisoryConfig,
     AdvisoryReport,
+    HttpClient,
+    IndexUrl,
     LocalAnswer,
+    OsvAnswer,
     PipAuditAnswer,
     PypiJsonAnswer,
     SafetyAnswer,
 )
-from shouldi.results import AdvisoryAnswer, CheckResult, PackageMetadata, Release, Status
+from shouldi.results import AdvisoryAnswer, PackageMetadata, Release, Status
 
-__all__ = ["local_advisories", "merge_advisory_answers", "pip_audit_advisories",
+__all__ = ["local_advisories", "merge_advisory_answers", "osv_advisories", "pip_audit_advisories",
            "pypi_json_advisories", "safety_advisories"]
 
 
 @op
-async def pypi_json_advisories(release: Release, metadata: PackageMetadata) -> PypiJsonAnswer:
-    """PyPI's JSON ``vulnerabilities``: they describe the latest release only."""
-    from shouldi.advisories.pypi_json import PypiJsonSource
+async def pypi_json_advisories(release: Release, metadata: PackageMetadata, client: HttpClient,
+                               index_url: IndexUrl) -> PypiJsonAnswer:
+    """The index's per-version JSON (``/pypi/<name>/<version>/json``): that version's
+    ``vulnerabilities``; where it is not served, the project JSON, for the latest release only."""
+    from shouldi.advisories.pypi_json import PypiJsonSource, json_root_for
 
-    source = PypiJsonSource.from_metadata(metadata)
+    source = PypiJsonSource(client, json_root_for(index_url), metadata=metadata)
     return PypiJsonAnswer(await source.lookup(release.name, release.version, metadata.release_time))
+
+
+@op
+async def osv_advisories(release: Release, config: AdvisoryConfig,
+                         batcher: OsvBatcher | None = None) -> OsvAnswer:
+    """The OSV API (``POST /v1/querybatch``), one batch for every package of the run."""
+    from shouldi.advisories.osv_api import OsvApiSource
+
+    if not config.osv or batcher is None:
+        return OsvAnswer(AdvisoryAnswer("osv", Status.SKIPPED, reason="disabled by option"))
+    return OsvAnswer(await OsvApiSource(batcher).lookup(release.name, release.version, None))
 
 
 @op
@@ -67,27 +84,17 @@ async def pip_audit_advisories(release: Release, metadata: PackageMetadata, conf
 
 @op
 def merge_advisory_answers(
+    release: Release,
     pypi_json: PypiJsonAnswer,
     local: LocalAnswer,
     safety: SafetyAnswer,
     pip_audit: PipAuditAnswer,
+    osv: OsvAnswer,
 ) -> AdvisoryReport:
-    """De-duplicate by id and aliases; the check is OK only if some source vouched."""
+    """De-duplicate by id and aliases. The check holds when some source vouched and none is
+    broken (a broken source is said and repaired, never outvoted); its reason is one line."""
     from shouldi.advisories.merge import merge_answers
 
-    answers = (pypi_json, local, safety, pip_audit)
+    answers = (pypi_json, local, safety, pip_audit, osv)
     merged = merge_answers(answers)
-    counts = {f"source_{a.source.replace('-', '_')}_{a.status.value}": 1 for a in answers}
-    counts["advisories"] = len(merged.advisories)
-    if merged.answered:
-        note = "answered by " + ", ".join(merged.answered_by)
-        status = Status.OK
-    else:
-        note = "no advisory source could vouch for this release: " + "; ".join(
-            f"{a.source}: {a.reason}" for a in answers
-        )
-        status = Status.SKIPPED
-    # Old data is a warning where it vouched; a source that could not vouch is in the note.
-    warnings = tuple(f"{a.source}: {w}" for a in answers if a.status is Status.OK for w in a.warnings)
-    check = CheckResult("advisories", status, (), note, counts, warnings=warnings)
-    return AdvisoryReport(check, merged.advisories, answers)
+    return AdvisoryReport(merged.check(release.name, release.version), merged.advisories, answers)

@@ -33,6 +33,7 @@ __all__ = [
     "LocalAnswer",
     "MetadataResult",
     "Now",
+    "OsvAnswer",
     "PipAuditAnswer",
     "PlannedRelease",
     "PluginCheck",
@@ -82,6 +83,7 @@ class AdvisoryConfig:
     pip_audit_osv_url: str | None = None
     safety_cli: bool = True
     timeout: float = 120.0
+    osv: bool = True  # ask the OSV API (through the run's OsvBatcher seed)
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,7 @@ PypiJsonAnswer = NewType("PypiJsonAnswer", AdvisoryAnswer)
 LocalAnswer = NewType("LocalAnswer", AdvisoryAnswer)
 SafetyAnswer = NewType("SafetyAnswer", AdvisoryAnswer)
 PipAuditAnswer = NewType("PipAuditAnswer", AdvisoryAnswer)
+OsvAnswer = NewType("OsvAnswer", AdvisoryAnswer)
 
 
 @dataclass(frozen=True)

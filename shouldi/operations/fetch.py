@@ -136,19 +136,24 @@ async def download_artifact(release: Release, scratch: ScratchDir, client: HttpC
 
 @op
 async def extract_artifact(artifact: ArtifactPath, scratch: ScratchDir, release: Release) -> Extraction:
-    """Extract as a hostile archive; a refusal becomes a critical finding of the archive check."""
+    """Extract as a hostile archive; a refusal becomes a critical finding of the archive check,
+    an ambiguity (a file installers may read differently) a high or medium one."""
     dest = scratch / "tree"
     dest.mkdir()
+    artifact_info = release.artifact
     try:
-        stats = await asyncio.to_thread(extract_archive, artifact, dest)
+        stats = await asyncio.to_thread(extract_archive, artifact, dest, kind=artifact_info.kind,
+                                        filename=artifact_info.filename)
     except ArchiveRefused as e:
         finding = Finding("archive", f"archive-{e.kind}", Severity.CRITICAL,
                           str(e), e.member)
         check = CheckResult("archive", Status.OK, (finding,), str(e), {"refused": 1})
         return Extraction(check, None)
     tree = ExtractedTree(dest, release.artifact, stats.member_count, stats.total_size)
-    counts = {"members": stats.member_count, "bytes": stats.total_size}
-    return Extraction(CheckResult("archive", Status.OK, (), stats.format, counts), tree)
+    counts = {"members": stats.member_count, "bytes": stats.total_size,
+              "ambiguities": len(stats.ambiguities)}
+    findings = tuple(a.finding() for a in stats.ambiguities)  # installers may disagree on these
+    return Extraction(CheckResult("archive", Status.OK, findings, stats.format, counts), tree)
 
 
 @op(executor="inline", conditions=[ScanNeeded])

@@ -16,6 +16,7 @@ with a report made by the flow.
 from __future__ import annotations
 
 import contextlib
+import threading
 from typing import Annotated
 
 from shouldi.cache import Cache
@@ -139,7 +140,7 @@ def risk_score(release: Release, checks: CheckSet, policy: Policy, risk: RiskCon
     return RiskAnswer(score)
 
 
-@op(conditions=[ScanNeeded])
+@op(executor="inline", conditions=[ScanNeeded])
 def preload_risk_model(archive: ArchiveCheck, risk: RiskConfig) -> None:
     """Load the shipped risk model (scikit-learn, ~3 s) in a thread while the release is
     scanned, so that scoring it afterwards is immediate.
@@ -147,9 +148,16 @@ def preload_risk_model(archive: ArchiveCheck, risk: RiskConfig) -> None:
     Only when the release is scanned now: a release whose scan is cached usually has its
     score cached too. It waits for the archive check (after extraction, which is Python code
     in this process that the import would slow down); bandit and the heuristics run in other
-    processes. A model that cannot load is reported by :func:`risk_score`, not here."""
+    processes. A model that cannot load is reported by :func:`risk_score`, not here.
+
+    The load runs in a daemon thread, not an executor's: a stop (Ctrl-C, SIGTERM) must not wait
+    for scikit-learn's import, which ``asyncio.run`` would when shutting its executor down."""
     if not risk.enabled or risk.model is not None:
         return
+    threading.Thread(target=_preload, name="shouldi-risk-preload", daemon=True).start()
+
+
+def _preload() -> None:
     from shouldi.risk_model import ModelError
     from shouldi.risk_model.predict import preload_default_model
 

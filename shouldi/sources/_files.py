@@ -9,6 +9,16 @@ on a sidecar ``<file>.lock`` held for the writer's whole life; a second writer w
 starts from the first one's result, so nothing is lost. Temp files left by a killed writer
 are removed by the next writer (it holds the lock, so no live writer owns them). The
 ``.lock`` file itself stays: removing a lock file while others may wait on it is racy.
+
+The lock is taken *before* anything it protects is read: the existing rows a writer copies,
+and the keys it answers with (:meth:`FileRecordWriter.known_keys`), are read under it, so two
+writers started at once never both decide that a key is new. Before its first write a writer
+also checks, under the lock, that an existing file is a regular file and one of ours
+(:meth:`FileRecordWriter.check_existing`): a user's own CSV given as the output is refused,
+never rewritten. A symlinked output is resolved once, so the lock, the temp file and the
+rename all act on the file it points to (and two spellings of one file share one lock).
+Every file is opened with :func:`open_regular`, which refuses FIFOs and devices instead of
+blocking on them.
 """
 
 from __future__ import annotations
@@ -17,6 +27,7 @@ import fcntl
 import glob
 import os
 import shutil
+import stat
 import tempfile
 import threading
 from abc import ABC, abstractmethod
@@ -27,9 +38,38 @@ from typing import TextIO, TypeVar
 
 from shouldi.sources._ticker import Ticker
 from shouldi.sources.errors import SourceError
-from shouldi.sources.interface import ColumnType, Record, check_record
+from shouldi.sources.interface import ColumnType, Record, RecordKey, check_record, record_key
 
-__all__ = ["FileRecordWriter", "TempFile", "locked_writer", "write_atomically"]
+__all__ = ["FileRecordWriter", "TempFile", "check_regular", "locked_writer", "open_regular",
+           "write_atomically"]
+
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+          (stat.S_ISSOCK, "a socket"))
+
+
+def check_regular(mode: int, path: Path) -> None:
+    """Refuse a file that is not a regular file (by its ``st_mode``)."""
+    if not stat.S_ISREG(mode):
+        kind = next((k for test, k in _KINDS if test(mode)), "not a regular file")
+        raise SourceError(f"cannot use {path}: it is {kind}, not a regular file")
+
+
+def open_regular(path: Path, newline: str | None = None) -> TextIO:
+    """Open ``path`` as UTF-8 text for reading, refusing (not blocking on) a FIFO or device.
+
+    Raises :class:`OSError` as :func:`open` does (callers translate it) and
+    :class:`SourceError` for a file that is not a regular file.
+    """
+    fd = os.open(path, _READ_FLAGS)
+    try:
+        check_regular(os.fstat(fd).st_mode, path)
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, encoding="utf-8", newline=newline)
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -110,7 +150,7 @@ class FileRecordWriter(ABC):
         every: int | None,
         seconds: float | None,
     ) -> None:
-        self.target = target
+        self.target = Path(os.path.realpath(target))  # a symlink: replace what it points to
         self.declared = columns
         self._every, self._seconds = every, seconds
         self.tmp: TempFile | None = None
@@ -118,10 +158,37 @@ class FileRecordWriter(ABC):
         self._count = self._since = 0
         self._lock = threading.RLock()
         self._ticker: Ticker | None = None
+        self._keys: set[RecordKey] | None = None  # read under the lock, on first use only
 
     @property
     def written(self) -> int:
         return self._count
+
+    def known_keys(self) -> set[RecordKey]:
+        with self._lock:
+            return set(self._known())
+
+    def _known(self) -> set[RecordKey]:
+        """Read on first use (a writer that is never asked keeps no keys in memory): from the
+        temp file once writing began (it holds the old rows and the new), else the target."""
+        with self._lock:
+            if self._keys is None:
+                with self._io("read"):
+                    if self.tmp is not None:
+                        self.tmp.sync()
+                        self._keys = self.read_keys(self.tmp.path)
+                    elif self.target.exists():
+                        self._keys = self.read_keys(self.target)
+                    else:
+                        self._keys = set()
+            return self._keys
+
+    def write_if_new(self, record: Record) -> bool:
+        with self._lock:
+            if record_key(record) in self._known():
+                return False
+            self.write(record)
+            return True
 
     def write(self, record: Record) -> None:
         check_record(record)
@@ -135,6 +202,8 @@ class FileRecordWriter(ABC):
             except BaseException:  # a half-written row (even on Ctrl-C) must never be published
                 self.broken = True
                 raise
+            if self._keys is not None:
+                self._keys.add(record_key(record))
             self._count += 1
             self._since += 1
             if self._every is not None and self._since >= self._every:
@@ -189,6 +258,29 @@ class FileRecordWriter(ABC):
             self.broken = True
             raise SourceError(f"cannot {verb} {self.target}: existing file is not UTF-8") from e
 
+    def check_existing(self) -> None:
+        """Refuse an existing target that is not a regular file, or not one of ours.
+
+        Runs under the lock, before anything is read or written; an empty file counts as new.
+        """
+        try:
+            st = self.target.stat()
+        except FileNotFoundError:
+            return
+        except OSError as e:
+            raise SourceError(f"cannot use {self.target}: {e.strerror or e}") from e
+        check_regular(st.st_mode, self.target)
+        if st.st_size:
+            self.check_ours()
+
+    @abstractmethod
+    def check_ours(self) -> None:
+        """Raise :class:`SourceError` unless the existing, non-empty target is a records file."""
+
+    @abstractmethod
+    def read_keys(self, path: Path) -> set[RecordKey]:
+        """The keys in ``path``: the target or this writer's temp file (under the lock)."""
+
     @abstractmethod
     def start(self, first: Record | None) -> TempFile:
         """Create the temp file and copy the existing rows into it."""
@@ -217,6 +309,7 @@ def locked_writer(writer: W) -> Iterator[W]:
         raise SourceError(f"cannot lock {target}: {e.strerror or e}") from e
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
+        writer.check_existing()  # a foreign file is refused before anything else happens
         pattern = f".{glob.escape(target.name)}.*.tmp"
         for stale in target.parent.glob(pattern):
             stale.unlink(missing_ok=True)

@@ -23,7 +23,13 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shouldi.sources._files import FileRecordWriter, TempFile, locked_writer, write_atomically
+from shouldi.sources._files import (
+    FileRecordWriter,
+    TempFile,
+    locked_writer,
+    open_regular,
+    write_atomically,
+)
 from shouldi.sources.errors import SourceError
 from shouldi.sources.interface import (
     KEY_COLUMNS,
@@ -44,7 +50,10 @@ if TYPE_CHECKING:
 
 __all__ = ["CsvSource"]
 
-csv.field_size_limit(1 << 30)  # scanner output (summaries, messages) can exceed the 128 KiB default
+#: Scanner output (summaries, messages) can exceed csv's 128 KiB default; a bigger cell is
+#: not a record's (and would be read whole into memory).
+csv.field_size_limit(64 << 20)
+_SIDECAR_LIMIT = 16 << 20
 _BOOLS = {"true": True, "false": False}
 #: Text a spreadsheet would evaluate, after any quotes added before it (so escaping is lossless).
 _FORMULA = re.compile(r"'*[=+\-@\t\r]")
@@ -89,10 +98,16 @@ class CsvSource:
 
     def stored_types(self) -> dict[str, ColumnType]:
         try:
-            data: Any = json.loads(self.sidecar.read_text(encoding="utf-8"))
+            with open_regular(self.sidecar) as f:
+                text = f.read(_SIDECAR_LIMIT + 1)
+            if len(text) > _SIDECAR_LIMIT:
+                raise SourceError(f"cannot read {self.sidecar}: larger than 16 MiB")
+            data: Any = json.loads(text)
             stored = dict(data["columns"])
         except FileNotFoundError:
             stored = {}
+        except RecursionError as e:
+            raise SourceError(f"cannot read {self.sidecar}: JSON nested too deeply") from e
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise SourceError(f"cannot read {self.sidecar}: {e}") from e
         return {**stored, **self._types}
@@ -100,7 +115,7 @@ class CsvSource:
     def raw_rows(self) -> Generator[tuple[str, list[str]], None, None]:
         """Raw rows with ``file:line``; the header comes first."""
         try:
-            with self.path.open(encoding="utf-8", newline="") as f:
+            with open_regular(self.path, newline="") as f:
                 for row in (reader := csv.reader(f, strict=True)):
                     yield f"{self.path}:{reader.line_num}", row
         except OSError as e:
@@ -161,6 +176,18 @@ class _CsvWriter(FileRecordWriter):
         self.header: list[str] = []
         self.known: set[str] = set()
         self.out: Writer | None = None
+
+    def check_ours(self) -> None:
+        header = self.source.header()
+        missing = [c for c in KEY_COLUMNS if c not in header]
+        if missing:
+            raise SourceError(
+                f"{self.target}: not a shouldi records file (its header lacks "
+                f"{', '.join(missing)}); refusing to rewrite it"
+            )
+
+    def read_keys(self, path: Path) -> set[RecordKey]:
+        return CsvSource(path).keys()  # keys are text: the sidecar's types do not matter
 
     def start(self, first: Record | None) -> TempFile:
         existing = self.source.header()

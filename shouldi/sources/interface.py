@@ -49,12 +49,28 @@ class RecordKey(NamedTuple):
 
 
 class RecordWriter(Protocol):
-    """Writes records; what was written is published atomically on checkpoints and on exit."""
+    """Writes records; what was written is published atomically on checkpoints and on exit.
+
+    A writer is opened *before* anything it protects is read: :meth:`known_keys` are read
+    under its lock, so deciding "is this release recorded?" and writing it cannot race with
+    another writer of the same file (:meth:`write_if_new` does both at once).
+    """
 
     @property
     def written(self) -> int: ...
 
     def write(self, record: Record) -> None: ...
+
+    def known_keys(self) -> set[RecordKey]:
+        """Keys in the file when this writer took it, plus every key written through it."""
+
+    def write_if_new(self, record: Record) -> bool:
+        """Write ``record`` unless its key is already recorded; whether it was written.
+
+        Two writers of one file never both write a key this way: file formats hold their
+        lock for the writer's life; SQLite inserts such rows with ``ON CONFLICT DO NOTHING``
+        at commit (a row another process committed first wins, and is not counted here).
+        """
 
     def checkpoint(self) -> None:
         """Make everything written so far survive a kill of this process."""
@@ -82,6 +98,11 @@ class Source(Protocol):
         checkpoint_seconds: float | None = ...,
     ) -> AbstractContextManager[RecordWriter]:
         """Add records to the file (existing records are kept), committed on exit.
+
+        An existing file that is not a shouldi records file (a CSV without the key columns,
+        a JSON Lines file whose first line is no record, an SQLite database with other
+        tables), or is not a regular file, is refused with :class:`SourceError` and left as
+        it was. A symlink is followed: the file it points to is the one replaced.
 
         A checkpoint happens every ``checkpoint_every`` records or ``checkpoint_seconds``
         seconds (``None`` disables either); a killed run leaves the previous file or the

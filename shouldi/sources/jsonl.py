@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 
-from shouldi.sources._files import FileRecordWriter, TempFile, locked_writer
+from shouldi.sources._files import FileRecordWriter, TempFile, locked_writer, open_regular
 from shouldi.sources.errors import SourceError
 from shouldi.sources.interface import (
     Columns,
@@ -30,6 +30,9 @@ from shouldi.sources.interface import (
 
 __all__ = ["JsonlSource"]
 
+_FIRST_LINE_LIMIT = 16 << 20  # a record is a few KiB; a longer first line is not one
+_LINE_LIMIT = 64 << 20  # longer is no record, and would be read whole into memory
+
 
 class JsonlSource:
     """A JSON Lines file of records."""
@@ -39,8 +42,12 @@ class JsonlSource:
 
     def read(self) -> Iterator[dict[str, Scalar]]:
         try:
-            with self.path.open(encoding="utf-8") as f:
-                for number, line in enumerate(f, start=1):
+            with open_regular(self.path) as f:
+                number = 0
+                while line := f.readline(_LINE_LIMIT + 1):
+                    number += 1
+                    if len(line) > _LINE_LIMIT:
+                        raise SourceError(f"{self.path}:{number}: line longer than 64 MiB")
                     if line.strip():
                         yield self._parse(line, f"{self.path}:{number}")
         except OSError as e:
@@ -54,6 +61,8 @@ class JsonlSource:
             record = json.loads(line)
         except ValueError as e:
             raise SourceError(f"{where}: invalid JSON: {e}") from e
+        except RecursionError as e:
+            raise SourceError(f"{where}: invalid JSON: nested too deeply") from e
         if not isinstance(record, dict):
             raise SourceError(f"{where}: not a JSON object")
         try:
@@ -87,10 +96,30 @@ class JsonlSource:
 
 
 class _JsonlWriter(FileRecordWriter):
+    def check_ours(self) -> None:
+        """The first line must be a record (lines are then copied raw, not parsed again)."""
+        try:
+            with open_regular(self.target) as f:
+                number, line = 1, f.readline(_FIRST_LINE_LIMIT)
+                while line and not line.strip():
+                    number, line = number + 1, f.readline(_FIRST_LINE_LIMIT)
+        except OSError as e:
+            raise SourceError(f"cannot read {self.target}: {e.strerror or e}") from e
+        except UnicodeDecodeError as e:
+            raise SourceError(f"{self.target}: not UTF-8 text: {e}") from e
+        try:
+            if line:
+                JsonlSource._parse(line, f"{self.target}:{number}")
+        except SourceError as e:
+            raise SourceError(f"not a shouldi records file ({e}); refusing to rewrite it") from e
+
+    def read_keys(self, path: Path) -> set[RecordKey]:
+        return JsonlSource(path).keys()
+
     def start(self, first: Record | None) -> TempFile:
         tmp = TempFile(self.target)
         if self.target.exists():  # raw line copy: fast, and the file was ours and whole
-            with self.target.open(encoding="utf-8") as f:
+            with open_regular(self.target) as f:
                 last = ""
                 for last in f:
                     tmp.handle.write(last)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from shouldi.inputs.files import same_file
 from shouldi.sources.csv_source import CsvSource
 from shouldi.sources.errors import SourceError
 from shouldi.sources.interface import Source
@@ -38,7 +39,7 @@ def convert(src: Source, dst: Source) -> int:
     ``dst`` keeps its existing records (CSV/JSONL append, SQLite upserts by key) and gets
     ``src``'s column types declared up front, so CSV's header needs no rewrite.
     """
-    if src.path.resolve() == dst.path.resolve():
+    if same_file(src.path, dst.path):  # also through hard links and symlinks
         raise SourceError(f"cannot convert {src.path} into itself")
     with dst.writer(src.columns()) as writer:
         for record in src.read():

@@ -11,6 +11,13 @@ The database is in WAL mode; a writer buffers records and commits them in batche
 batch one ``BEGIN IMMEDIATE`` transaction that waits (busy timeout) for other writers, so
 two processes writing the same file interleave batches and lose nothing, and a kill leaves
 every committed batch. Readers stream through a cursor while writers go on.
+
+A writer answers :meth:`~shouldi.sources.RecordWriter.known_keys` from the database as it
+was when the writer opened, plus its own writes; rows given to ``write_if_new`` are inserted
+with ``ON CONFLICT DO NOTHING``, so a key another process committed meanwhile is kept as that
+process wrote it and not counted in :attr:`written`. An existing database with tables that
+are not ours (or a ``records`` table keyed otherwise) is refused before anything is changed,
+not even its journal mode.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import cast
 
+from shouldi.sources._files import check_regular
 from shouldi.sources._ticker import Ticker
 from shouldi.sources.errors import SourceError
 from shouldi.sources.interface import (
@@ -36,6 +44,7 @@ from shouldi.sources.interface import (
     check_record,
     column_types,
     merge_types,
+    record_key,
     value_type,
 )
 
@@ -49,12 +58,41 @@ _SCHEMA = (
     " position INTEGER NOT NULL)",
 )
 _OPTIONAL_KEYS = KEY_COLUMNS[2:]
+_OUR_TABLES = {"records": KEY_COLUMNS, "columns": ("name", "type", "position")}
 _SELECT_KEYS = "SELECT name, version, artifact_sha256, index_url FROM records"
 
 
 def _quote(name: str) -> str:
     """An SQL identifier for any column name (NUL is refused by check_record)."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def _keys(conn: sqlite3.Connection) -> set[RecordKey]:
+    return {RecordKey(*row) for row in conn.execute(_SELECT_KEYS)}
+
+
+def _check_ours(conn: sqlite3.Connection, path: Path) -> None:
+    """Refuse a database that holds anything but (possibly empty) shouldi record tables."""
+    tables = {
+        name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+    }
+    if not tables:
+        return  # an empty database: ours to fill
+    foreign = sorted(tables - set(_OUR_TABLES))
+    if foreign or set(_OUR_TABLES) - tables:
+        listed = ", ".join(sorted(tables)[:5])
+        raise SourceError(
+            f"{path}: not a shouldi record database (its tables: {listed}); refusing to change it"
+        )
+    for table, wanted in _OUR_TABLES.items():
+        info = list(conn.execute(f"PRAGMA table_info({table})"))
+        names = [row[1] for row in info]
+        key = [row[1] for row in sorted(info, key=lambda r: r[5]) if row[5]]
+        if not set(wanted) <= set(names) or (table == "records" and key != list(KEY_COLUMNS)):
+            raise SourceError(
+                f"{path}: not a shouldi record database (table {table!r} has other columns);"
+                " refusing to change it"
+            )
 
 
 def _stored_types(conn: sqlite3.Connection) -> dict[str, ColumnType | None]:
@@ -83,8 +121,16 @@ class SqliteSource:
     @contextmanager
     def connect(self, *, create: bool) -> Iterator[sqlite3.Connection]:
         """A WAL-mode connection in autocommit mode (we issue BEGIN/COMMIT ourselves)."""
-        if not create and not self.path.exists():
-            raise SourceError(f"cannot read {self.path}: No such file or directory")
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            if not create:
+                raise SourceError(f"cannot read {self.path}: No such file or directory") from None
+            st = None
+        except OSError as e:
+            raise SourceError(f"cannot use {self.path}: {e.strerror or e}") from e
+        if st is not None:
+            check_regular(st.st_mode, self.path)
         try:
             conn = sqlite3.connect(
                 self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
@@ -92,6 +138,8 @@ class SqliteSource:
         except sqlite3.Error as e:
             raise SourceError(f"cannot open {self.path}: {e}") from e
         try:
+            if create and st is not None and st.st_size:
+                _check_ours(conn, self.path)  # before the first change, even the journal mode
             if create:  # WAL persists in the file; readers never change someone's database
                 conn.execute("PRAGMA journal_mode=WAL")
                 with _transaction(conn):
@@ -132,8 +180,7 @@ class SqliteSource:
         if not self.path.exists():
             return set()
         with self.connect(create=False) as conn:
-            rows = conn.execute(_SELECT_KEYS)
-            return {RecordKey(*row) for row in rows}
+            return _keys(conn)
 
     def columns(self) -> dict[str, ColumnType]:
         if not self.path.exists():
@@ -175,16 +222,37 @@ class _SqliteWriter:
         self._source, self._conn = source, conn
         self._types = dict(declared)
         self._every, self._seconds = every, seconds
-        self._pending: list[dict[str, Scalar]] = []
+        self._pending: list[tuple[dict[str, Scalar], bool]] = []  # (row, only if new)
         self._count = 0
         self._lock = threading.RLock()
         self._ticker: Ticker | None = None
+        self._keys: set[RecordKey] | None = None  # on first use only, as for the file formats
 
     @property
     def written(self) -> int:
         return self._count
 
+    def known_keys(self) -> set[RecordKey]:
+        with self._lock:
+            return set(self._known())
+
+    def _known(self) -> set[RecordKey]:
+        with self._lock:
+            if self._keys is None:
+                self._keys = _keys(self._conn) | {record_key(r) for r, _ in self._pending}
+            return self._keys
+
+    def write_if_new(self, record: Record) -> bool:
+        with self._lock:
+            if record_key(record) in self._known():
+                return False
+            self._write(record, only_if_new=True)
+            return True
+
     def write(self, record: Record) -> None:
+        self._write(record, only_if_new=False)
+
+    def _write(self, record: Record, *, only_if_new: bool) -> None:
         check_record(record)
         row = dict(record)
         for column in _OPTIONAL_KEYS:
@@ -194,7 +262,9 @@ class _SqliteWriter:
                 raise self._ticker.error
             for column, value in record.items():
                 self._types[column] = merge_types(self._types.get(column), value_type(value))
-            self._pending.append(row)
+            self._pending.append((row, only_if_new))
+            if self._keys is not None:
+                self._keys.add(record_key(row))
             self._count += 1
             if self._every is not None and len(self._pending) >= self._every:
                 self.checkpoint()
@@ -214,13 +284,16 @@ class _SqliteWriter:
     def checkpoint(self) -> None:
         """Commit the buffered records in one transaction."""
         with self._lock:
+            dropped = 0
             with _transaction(self._conn):
                 self._sync_schema()
-                for columns, rows in itertools.groupby(self._pending, key=tuple):
-                    self._conn.executemany(
-                        _upsert(columns), [tuple(r[c] for c in columns) for r in rows]
-                    )
+                for (columns, if_new), group in itertools.groupby(self._pending, key=_shape):
+                    rows = [tuple(r[c] for c in columns) for r, _ in group]
+                    done = self._conn.executemany(_upsert(columns, if_new=if_new), rows)
+                    if if_new:
+                        dropped += len(rows) - done.rowcount
             self._pending.clear()  # only once committed
+            self._count -= dropped
 
     def _sync_schema(self) -> None:
         """Add new columns and widen types; inside the transaction, so writers don't race."""
@@ -245,12 +318,16 @@ class _SqliteWriter:
                 table[column.lower()] = column
 
 
-def _upsert(columns: tuple[str, ...]) -> str:
+def _shape(pending: tuple[dict[str, Scalar], bool]) -> tuple[tuple[str, ...], bool]:
+    return tuple(pending[0]), pending[1]
+
+
+def _upsert(columns: tuple[str, ...], *, if_new: bool = False) -> str:
     names = ", ".join(map(_quote, columns))
     values = ", ".join("?" * len(columns))
     updates = ", ".join(
         f"{_quote(c)} = excluded.{_quote(c)}" for c in columns if c not in KEY_COLUMNS
     )
-    action = f"UPDATE SET {updates}" if updates else "NOTHING"
+    action = f"UPDATE SET {updates}" if updates and not if_new else "NOTHING"
     keys = ", ".join(KEY_COLUMNS)
     return f"INSERT INTO records ({names}) VALUES ({values}) ON CONFLICT ({keys}) DO {action}"  # noqa: S608

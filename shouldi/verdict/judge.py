@@ -75,7 +75,7 @@ def judge(release: Release, checks: CheckSet, policy: Policy,
     summaries: Mapping[str, CheckSummary] = {c.name: _summary(c.given) for c in checks.checks}
     return PackageReport(release.name, release.version, verdict, tuple(reasons), summaries,
                          release.requested, release.artifact, checks.advisories, risk,
-                         release.artifact_reason)
+                         release.artifact_reason, None, checks.advisory_answers)
 
 
 def _worst(reasons: Sequence[Reason]) -> Verdict:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shouldi.errors import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_FAIL, EXIT_OK
-from shouldi.results import Advisory, Artifact, CheckResult, Severity, Status
+from shouldi.results import Advisory, AdvisoryAnswer, Artifact, CheckResult, Severity, Status
 
 __all__ = ["CheckSummary", "PackageReport", "Reason", "RiskScore", "Verdict", "exit_code_for",
            "report_to_dict"]
@@ -94,6 +94,7 @@ class PackageReport:
     risk: RiskScore | None = None
     artifact_reason: str = ""
     input_error: str | None = None
+    advisory_answers: tuple[AdvisoryAnswer, ...] = ()  # what each advisory source said (-v, JSON)
 
     @property
     def counted_reasons(self) -> tuple[Reason, ...]:

@@ -41,6 +41,9 @@ __all__ = ["DEPENDENCIES_CHECK", "MAX_INFO_REASONS", "STALE_DATA_CHECK", "adviso
 
 #: The check name of "advisory data is N days old" (a fact about the run: said once).
 STALE_DATA_CHECK = "advisory-data"
+#: Checks whose "could not check" reason is already one line that says what to do (the
+#: advisory sources: :func:`shouldi.advisories.messages.problem_line`): printed as it is.
+_SAYS_IT_ALL = frozenset({"advisories"})
 #: Information-only reasons kept per check (the rest are counted in one line).
 MAX_INFO_REASONS = 20
 #: The check name of reasons about a package's place in a dependency tree.
@@ -126,10 +129,15 @@ def unchecked_reasons(items: Iterable[tuple[str, CheckResult | Missing, bool]]) 
     informative ones a ``warn``. Never allowable.
     """
     groups: dict[str, tuple[list[str], str, bool]] = {}
+    out: list[Reason] = []
     for check, given, required in items:
         if isinstance(given, Missing):
             cause, why = (given.root or given.message), given.message
         elif given.status is Status.OK:
+            continue
+        elif check in _SAYS_IT_ALL and given.reason:  # already one line with its fix
+            out.append(Reason(check, Severity.HIGH if required else Severity.LOW, given.reason,
+                              None, Verdict.ERROR if required else Verdict.WARN, allowable=False))
             continue
         else:
             why = f"{given.status.value}: {given.reason or 'no reason given'}"
@@ -137,7 +145,6 @@ def unchecked_reasons(items: Iterable[tuple[str, CheckResult | Missing, bool]]) 
         names, _, req = groups.setdefault(cause, ([], why, False))
         names.append(check)
         groups[cause] = (names, why, req or required)
-    out = []
     for names, why, required in groups.values():
         subject = ", ".join(names)
         out.append(Reason(names[0], Severity.HIGH if required else Severity.LOW,
@@ -161,24 +168,25 @@ def advisory_reasons(advisories: Sequence[Advisory], policy: Policy) -> list[Rea
 
 def staleness_reasons(answers: Sequence[AdvisoryAnswer], policy: Policy,
                       now: datetime | None = None) -> list[Reason]:
-    """Information: a source that vouched with data older than ``advisory_max_age_days``.
+    """Information: the advisory data this package's check rested on is older than
+    ``advisory_max_age_days``. The *freshest* source that vouched counts (an old store does
+    not matter where a live service answered too).
 
-    Said as information on each package (the CLI prints it once per run): old data is a fact
-    about the run's sources, not a risk of one package, so it never warns a package.
+    Said as information on each package (the CLI prints it once per run, for the oldest):
+    old data is a fact about the run's sources, not a risk of one package, so it never warns.
     """
     now = now or datetime.now(timezone.utc)
-    out = []
-    for a in answers:
-        if a.status is not Status.OK or a.data_time is None:
-            continue
-        when = a.data_time if a.data_time.tzinfo else a.data_time.replace(tzinfo=timezone.utc)
-        days = (now - when).days
-        if days > policy.advisory_max_age_days:
-            out.append(Reason(STALE_DATA_CHECK, Severity.INFO,
-                              f"{a.source} advisory data is {days} days old (policy "
-                              f"advisory_max_age_days = {policy.advisory_max_age_days})",
-                              None, Verdict.PASS))
-    return out
+    times = [a.data_time if a.data_time.tzinfo else a.data_time.replace(tzinfo=timezone.utc)
+             for a in answers if a.status is Status.OK and a.data_time is not None]
+    if not times:
+        return []
+    days = (now - max(times)).days
+    if days <= policy.advisory_max_age_days:
+        return []
+    return [Reason(STALE_DATA_CHECK, Severity.INFO,
+                   f"advisory data is {days} days old (policy advisory_max_age_days = "
+                   f"{policy.advisory_max_age_days}): refresh it with `shouldi db update`",
+                   None, Verdict.PASS)]
 
 
 def risk_reasons(risk: RiskScore | None, policy: Policy) -> list[Reason]:

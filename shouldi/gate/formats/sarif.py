@@ -23,7 +23,7 @@ from shouldi.verdict import Verdict
 __all__ = ["SCHEMA_URI", "SarifFormatter"]
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
-_INFO_URI = "https://pypi.org/project/shouldi/"
+_INFO_URI = "https://github.com/shouldi-dev/shouldi#readme"
 _RULES = {
     "archive": "The artifact is an archive that could not be safely extracted (traversal, links, "
                "devices, bombs).",
