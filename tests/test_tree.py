@@ -13,6 +13,7 @@ import pytest
 from builders import metadata_text
 from click.testing import CliRunner
 from index_server import LocalIndex
+from stores import store_option
 
 from shouldi.cli.main import cli
 
@@ -38,7 +39,7 @@ def wheel(index: LocalIndex, name: str, version: str, *requires: str, **kw: Any)
 
 def install(index: LocalIndex, tmp_path: Path, *args: str, fmt: str = "json") -> tuple[Any, Any]:
     argv = ["install", *args, "--index-url", index.url, "--cache-dir", str(tmp_path / "cache"),
-            "--advisory-db", str(tmp_path / "advisories.sqlite"), "--no-pip-audit",
+            *store_option(tmp_path / "advisories.sqlite"), "--no-pip-audit",
             "--no-safety-cli", "--timeout", "5", "--format", fmt]
     result = CliRunner().invoke(cli, argv, catch_exceptions=False)
     data = json.loads(result.stdout) if fmt == "json" and result.stdout.startswith("{") else None

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from index_server import LocalIndex
+from stores import store_option
 from test_tree import EXEC, wheel
 
 from shouldi.cli.main import cli
@@ -27,7 +28,7 @@ def shouldi(index: LocalIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
     def run(command: str, *args: str) -> Any:
         argv = [command, *args, "--index-url", index.url, "--cache-dir", str(tmp_path / "cache"),
-                "--advisory-db", str(tmp_path / "advisories.sqlite"), "--no-pip-audit",
+                *store_option(tmp_path / "advisories.sqlite"), "--no-pip-audit",
                 "--no-safety-cli", "--timeout", "5"]
         return CliRunner().invoke(cli, argv, catch_exceptions=False)
 

@@ -40,8 +40,8 @@ def pip_report(spec: str, tmp_path: Path) -> dict[str, tuple[str, str]]:
 
 
 def shouldi(tmp_path: Path, *args: str) -> Any:
-    argv = [*args, "--cache-dir", str(tmp_path / "cache"), "--advisory-db", str(tmp_path / "adv.sqlite"),
-            "--no-pip-audit", "--no-safety-cli", "--index-url", PYPI, "--timeout", "60"]
+    argv = [*args, "--cache-dir", str(tmp_path / "cache"), "--no-pip-audit", "--no-safety-cli",
+            "--index-url", PYPI, "--timeout", "60"]
     return CliRunner().invoke(cli, argv, catch_exceptions=False)
 
 
