@@ -63,6 +63,18 @@ def _interpreter() -> list[str]:
     return [os.path.realpath(sys.executable), sys.version, sys.platform, platform.machine()]
 
 
+def _slim(request: Request) -> Request:
+    """The request without its release's other files and versions: a reused answer needs
+    only the file judged (a project like markupsafe has ~150 files per release, which would
+    be most of the entry and of the time to read it)."""
+    import dataclasses
+
+    if request.planned is None:
+        return request
+    planned = dataclasses.replace(request.planned, files=(), all_versions=())
+    return dataclasses.replace(request, planned=planned)
+
+
 class TreeAnswerCache:
     """The whole-tree answer for one set of roots and settings."""
 
@@ -129,7 +141,7 @@ class TreeAnswerCache:
         body = {
             "target": result.target,
             "ignored": list(result.ignored),
-            "answers": [{"request": to_json(a.request), "report": to_json(a.report),
+            "answers": [{"request": to_json(_slim(a.request)), "report": to_json(a.report),
                          "required_by": to_json(a.required_by)} for a in result.answers],
         }
         return self.store.put(self.key, self.about, body)
