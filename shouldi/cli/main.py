@@ -27,6 +27,7 @@ __all__ = ["cli", "main"]
 #: Subcommands, imported only when used so that start-up stays fast.
 LAZY_COMMANDS = {
     "install": "shouldi.cli.install:install",
+    "lock": "shouldi.cli.lock:lock",
     "db": "shouldi.cli.db:db",
     "scan": "shouldi.cli.scan:scan",
     "ci": "shouldi.cli.ci:ci",
