@@ -51,12 +51,16 @@ def run_notes(answers: Sequence[Answer]) -> list[str]:
     return [max(notes, key=lambda n: int(m.group(1)) if (m := _DAYS.search(n)) else 0)]
 
 
-def render_json(answers: Sequence[Answer]) -> str:
+def package_dict(a: Answer) -> dict[str, Any]:
+    """One ``packages`` item of the install JSON (the CLI's and the HTTP service's)."""
     from shouldi.dataflow.results import to_jsonable
 
-    packages: list[dict[str, Any]] = [
-        {**report_to_dict(a.report), "reused_from": _reused_at(a),
-         "required_by": to_jsonable(a.required_by)} for a in answers]
+    return {**report_to_dict(a.report), "reused_from": _reused_at(a),
+            "required_by": to_jsonable(a.required_by)}
+
+
+def render_json(answers: Sequence[Answer]) -> str:
+    packages = [package_dict(a) for a in answers]
     return json.dumps({"packages": packages, "notes": run_notes(answers)}, indent=2)
 
 

@@ -176,9 +176,9 @@ def _api_routes(app: FastAPI, parts: _Parts, config: ServiceConfig) -> None:
         stored = parts.checker.state.answers_for(normalize_name(name), version)
         if not stored:
             raise NotFound(f"no stored answer for {name} {version}; POST /v1/check to judge it")
-        # each stored report is a compact JSON object: add "reused_from" before its "}"
-        # rather than decoding and encoding it again (a third of this request's cost)
-        packages = ",".join(f'{body[:-1]},"reused_from":{json.dumps(iso_time(at))}}}'
+        # each stored report is a compact JSON object: add "reused_from" (and "required_by":
+        # each was judged alone) before its "}" rather than decoding and encoding it again
+        packages = ",".join(f'{body[:-1]},"reused_from":{json.dumps(iso_time(at))},"required_by":[]}}'
                             for body, _, at in stored)
         notes = json.dumps(list(dict.fromkeys(n for _, ns, _ in stored for n in ns)))
         return Response(f'{{"packages":[{packages}],"notes":{notes}}}', media_type=_JSON)

@@ -2,7 +2,7 @@
 
 Every answer comes from :func:`shouldi.api.answer_async`, the function ``shouldi install``
 calls, and is rendered in the CLI's JSON form: ``{"packages": [report_to_dict(report) +
-reused_from], "notes": run_notes(...)}`` (:mod:`shouldi.cli.render`), the same document
+reused_from + required_by], "notes": run_notes(...)}`` (:mod:`shouldi.cli.render`), the same document
 ``install --format json`` prints, only without its indentation (``json`` encodes indented
 output in Python, ~30 times slower than compact output in C: 3 ms a request).
 
@@ -35,6 +35,7 @@ from typing import Any
 
 from shouldi.api import Answer, Request, answer_async, trace_to_dict
 from shouldi.cache.answers import cacheable
+from shouldi.cli.render import package_dict
 from shouldi.errors import ShouldiError
 from shouldi.service.config import ServiceConfig
 from shouldi.service.errors import BadRequest, Unavailable
@@ -43,7 +44,7 @@ from shouldi.service.state import State, StateUnavailable
 from shouldi.settings import Settings
 from shouldi.verdict import exit_code_for, report_to_dict
 
-__all__ = ["CheckRun", "Checker", "Gate", "Given", "iso_time", "package_dict"]
+__all__ = ["CheckRun", "Checker", "Gate", "Given", "iso_time"]
 
 _MEMO_SIZE = 4096
 log = logging.getLogger("shouldi.service")
@@ -51,11 +52,6 @@ log = logging.getLogger("shouldi.service")
 
 def iso_time(t: float | None) -> str | None:
     return None if t is None else datetime.fromtimestamp(t, timezone.utc).isoformat()
-
-
-def package_dict(a: Answer) -> dict[str, Any]:
-    """One ``packages`` item of the install JSON."""
-    return {**report_to_dict(a.report), "reused_from": iso_time(a.reused_from)}
 
 
 @dataclass(frozen=True)
