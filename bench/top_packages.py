@@ -112,6 +112,8 @@ def choose(client: httpx.Client, requirement: str, sdist: bool) -> Choice:
     assert isinstance(releases, dict)
     versions = [pinned] if pinned else sorted(
         (v for v in releases if _is_final(v)), key=Version, reverse=True)
+    if not versions:  # like pip: pre-releases when there is nothing else
+        versions = sorted((v for v in releases if _parses(v)), key=Version, reverse=True)
     for version in versions:
         files = [f for f in releases.get(version, []) if not f.get("yanked") and _fits_python(f)]
         entry = None if sdist else _best_wheel(files)
@@ -124,6 +126,14 @@ def choose(client: httpx.Client, requirement: str, sdist: bool) -> Choice:
             return Choice(name, version, str(entry["filename"]), url,
                           str(entry["digests"]["sha256"]), why)  # type: ignore[index]
     raise LookupError(f"{requirement}: no release with a file for this interpreter")
+
+
+def _parses(version: str) -> bool:
+    try:
+        Version(version)
+    except InvalidVersion:
+        return False
+    return True
 
 
 def _is_final(version: str) -> bool:

@@ -295,3 +295,13 @@ def test_writes_outside_the_package(tmp_path):
 def test_native_libraries_loaded_at_import_are_information(tmp_path):
     code = "import ctypes, os\nlib = ctypes.CDLL(os.path.join(os.path.dirname(__file__), 'x.so'))\n"
     assert ("native-load", 2, L) in findings(tmp_path, code)
+
+
+@pytest.mark.parametrize("code", [
+    "import os\np = os.path.join(os.path.expanduser('~'), '.cache', 'demo', 'fonts.json')\n"
+    "open(p, 'w').write('{}')\n",
+    "import os, tempfile\nopen(os.path.join(tempfile.gettempdir(), 'probe.c'), 'w').write('x')\n",
+    "open('/tmp/demo-build.log', 'a').write('built')\n",
+], ids=["user-cache", "tempdir", "tmp"])
+def test_scratch_and_cache_writes_are_not_outside_writes(tmp_path, code):
+    assert not {r for r, _, s in findings(tmp_path, code) if s.rank >= M.rank}

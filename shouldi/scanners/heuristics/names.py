@@ -201,10 +201,11 @@ HOME_MARKERS = frozenset({
     "os.path.expanduser", "pathlib.Path.home", "pathlib.Path.expanduser", "Path.home",
     "os.path.expandvars",
 })
+#: Calls that produce the interpreter's own directories (temporary directories are not
+#: "outside": writing there is what build helpers do).
 SYSTEM_MARKERS = frozenset({
     "site.getsitepackages", "site.getusersitepackages", "sysconfig.get_paths",
-    "sysconfig.get_path", "tempfile.gettempdir", "tempfile.mkdtemp", "tempfile.mkstemp",
-    "distutils.sysconfig.get_python_lib", "sysconfig.get_python_lib",
+    "sysconfig.get_path", "distutils.sysconfig.get_python_lib", "sysconfig.get_python_lib",
 })
 
 

@@ -53,6 +53,8 @@ _SHELLS = re.compile(r"^\s*(/bin/|/usr/bin/)?(ba|z|da|k)?sh\b|cmd(\.exe)?\b|powe
 _SHADY_CLIENTS = frozenset({"telebot.TeleBot", "telegram.Bot", "dhooks.Webhook"})
 _DOWNLOAD_TO_FILE = frozenset({"urllib.request.urlretrieve", "urllib.urlretrieve",
                                "wget.download"})
+#: Temporary and cache directories: writing there is routine, not a risk by itself.
+_SCRATCH = re.compile(r"^(/tmp/|/var/tmp/|/dev/shm/|%TE?MP%)|[/\\]\.?cache([/\\]|$)", re.I)
 _HOME_ROOTS = frozenset({"~", "~/", "/", "/home", "/Users", "C:\\", "C:/", "$HOME", "%USERPROFILE%"})
 _ENVIRON_OK = ("dict", "copy.copy", "copy.deepcopy", "isinstance", "id", "len", "sorted", "list")
 
@@ -409,7 +411,7 @@ class Sinks(Taint):
         if labels & Label.PERSIST and labels & Label.OUTSIDE:
             shown = f" {_short(text)!r}" if isinstance(text, str) else ""
             self.hit("persistence", node, f"{what} writes a start-up place{shown}")
-        elif labels & Label.OUTSIDE:
+        elif labels & Label.OUTSIDE and not _SCRATCH.search(text):
             self.hit("write-outside", node, f"{what} on an outside path")
 
     def _read(self, path: ast.expr, node: ast.Call, what: str) -> None:
