@@ -30,8 +30,8 @@ from collections import deque
 from collections.abc import Mapping
 
 from shouldi.scanners.heuristics.facts import MODULE, ClassFacts, FileFacts
+from shouldi.scanners.heuristics.guards import BUILD_COMMANDS
 from shouldi.scanners.heuristics.rules import Reach
-from shouldi.scanners.heuristics.visitor import BUILD_COMMANDS
 
 __all__ = ["HOOKS", "Graph", "Node", "Path"]
 

@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import ast
 import re
+from typing import TYPE_CHECKING
 
 from shouldi.scanners.heuristics import names as n
 from shouldi.scanners.heuristics.facts import FileFacts
+from shouldi.scanners.heuristics.filesystem import FileSinks
 from shouldi.scanners.heuristics.fold import Value
 from shouldi.scanners.heuristics.indicators import (
     SECRET_ENV,
@@ -37,11 +39,10 @@ from shouldi.scanners.heuristics.indicators import (
     public_ip,
     shady_endpoint,
 )
-from shouldi.scanners.heuristics.taint import Summary, Taint
+from shouldi.scanners.heuristics.taint import Summary
 
 __all__ = ["Sinks"]
 
-_PAYLOAD = Label.DECODED | Label.DOWNLOADED
 _NET_TOOL = re.compile(r"\b(curl|wget|nc|ncat|nslookup|dig|ping|scp|ftp|telnet|powershell)\b",
                        re.IGNORECASE)
 _SILENT_FLAGS = (0x08000000, 0x00000008)  # CREATE_NO_WINDOW, DETACHED_PROCESS
@@ -53,9 +54,6 @@ _SHELLS = re.compile(r"^\s*(/bin/|/usr/bin/)?(ba|z|da|k)?sh\b|cmd(\.exe)?\b|powe
 _SHADY_CLIENTS = frozenset({"telebot.TeleBot", "telegram.Bot", "dhooks.Webhook"})
 _DOWNLOAD_TO_FILE = frozenset({"urllib.request.urlretrieve", "urllib.urlretrieve",
                                "wget.download"})
-#: Temporary and cache directories: writing there is routine, not a risk by itself.
-_SCRATCH = re.compile(r"^(/tmp/|/var/tmp/|/dev/shm/|%TE?MP%)|[/\\]\.?cache([/\\]|$)", re.I)
-_HOME_ROOTS = frozenset({"~", "~/", "/", "/home", "/Users", "C:\\", "C:/", "$HOME", "%USERPROFILE%"})
 _ENVIRON_OK = ("dict", "copy.copy", "copy.deepcopy", "isinstance", "id", "len", "sorted", "list")
 
 
@@ -80,28 +78,26 @@ def _preview(value: Value) -> str:
     return _short(" ".join(text.split()), 60)
 
 
-class Sinks(Taint):
+class Sinks(FileSinks):
     """Needs ``facts``, ``hit``, ``edge``, ``nested`` and ``absolute`` from the visitor."""
 
     facts: FileFacts
 
-    def hit(self, rule: str, node: ast.AST, detail: str, critical: bool = False) -> None:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by the visitor
+        def hit(self, rule: str, node: ast.AST, detail: str, critical: bool = False) -> None:
+            ...
 
-    def edge(self, kind: str, target: str) -> None:
-        raise NotImplementedError
+        def edge(self, kind: str, target: str) -> None:
+            ...
 
-    def nested(self, code: Value, node: ast.AST, what: str) -> None:
-        raise NotImplementedError
+        def nested(self, code: Value, node: ast.AST, what: str) -> None:
+            ...
 
-    def absolute(self, module: str, level: int) -> str:
-        raise NotImplementedError
+        def absolute(self, module: str, level: int) -> str:
+            ...
 
-    def ref(self, node: ast.expr) -> None:
-        raise NotImplementedError
-
-    def cap(self, kind: str) -> None:
-        self.facts.caps[kind] += 1
+        def ref(self, node: ast.expr) -> None:
+            ...
 
     # -- dispatch ------------------------------------------------------------------------------
     def call(self, node: ast.Call) -> None:
@@ -337,99 +333,6 @@ class Sinks(Taint):
                         "os.environ.") and self.name_of(value.func) != "os.environ.get"):
                 self.hit("environ-dump", node, f"os.environ passed to {name or 'a call'}()")
                 return
-
-    # -- files ---------------------------------------------------------------------------------
-    def _files(self, name: str, node: ast.Call) -> None:
-        args = node.args
-        func = node.func
-        if name in n.OPEN and args:
-            mode = args[1] if len(args) > 1 else next(
-                (k.value for k in node.keywords if k.arg == "mode"), None)
-            text = self.fold(mode) if mode is not None else "r"
-            writing = isinstance(text, str) and bool(set(text) & set("wax+"))
-            if name == "os.open" and mode is not None:
-                flags = {self.name_of(s) for s in ast.walk(mode) if isinstance(s, ast.Attribute)}
-                writing = bool(flags & {"os.O_WRONLY", "os.O_RDWR", "os.O_CREAT", "os.O_APPEND",
-                                        "os.O_TRUNC"})
-                text = "flags"
-            if writing:
-                self.cap("file_write")
-                self._destination(args[0], node, f"{name}(..., {text!r})")
-            else:
-                self._read(args[0], node, name)
-        elif name in n.COPY_MOVE and len(args) > 1:
-            self.cap("file_write")
-            self._read(args[0], node, name)
-            self._destination(args[1], node, f"{name}()")
-            if self.labels(args[0]) & Label.DROPPED:
-                self._mark_dropped(args[1])
-        elif name in n.CREDENTIAL_READERS and args:
-            self._read(args[0], node, name)
-        elif isinstance(func, ast.Attribute):
-            self._method_on_file(func, node)
-        if name in n.CHMOD and args and (self.labels(args[0]) & Label.DROPPED or (
-                self.fold(args[0]) in self.frames[-1].dropped)):
-            self.hit("drop-and-run", node, f"{name}() makes a file written from a payload "
-                     "executable")
-        if name in n.DELETE and args:
-            target = self.fold(args[0])
-            root = (isinstance(args[0], ast.Call) and self.name_of(args[0].func) in (
-                "pathlib.Path.home", "Path.home")) or (
-                isinstance(args[0], ast.Call) and self.name_of(args[0].func) == (
-                    "os.path.expanduser") and self.fold(args[0].args[0]) in ("~", "~/"))
-            if root or target in _HOME_ROOTS:
-                self.hit("destructive", node, f"{name}() of the home or root directory")
-
-    def _method_on_file(self, func: ast.Attribute, node: ast.Call) -> None:
-        attr, base = func.attr, func.value
-        if attr in ("write_text", "write_bytes"):
-            self.cap("file_write")
-            self._destination(base, node, f".{attr}()")
-            if node.args and self.labels(node.args[0]) & _PAYLOAD:
-                self._mark_dropped(base)
-        elif attr in ("write", "writelines") and node.args:
-            path = self._handle_path(base)
-            if path is not None and self.labels(node.args[0]) & _PAYLOAD:
-                self._mark_dropped(path)
-        elif attr in ("read_text", "read_bytes", "open") and self.path_labels(base) & (
-                Label.CREDPATH):
-            self._read(base, node, f".{attr}()")
-        elif attr in ("rmtree", "unlink", "rmdir") and isinstance(base, ast.Call) and (
-                self.name_of(base.func) in ("pathlib.Path.home", "Path.home")):
-            self.hit("destructive", node, f".{attr}() of the home directory")
-
-    def _handle_path(self, base: ast.expr) -> ast.expr | None:
-        if isinstance(base, ast.Name):
-            return self.frames[-1].handles.get(base.id)
-        if isinstance(base, ast.Call) and self.name_of(base.func) in n.OPEN and base.args:
-            return base.args[0]
-        return None
-
-    def _destination(self, path: ast.expr, node: ast.Call, what: str) -> None:
-        labels = self.path_labels(path)
-        text = self.template(path)
-        if labels & Label.PERSIST and labels & Label.OUTSIDE:
-            shown = f" {_short(text)!r}" if isinstance(text, str) else ""
-            self.hit("persistence", node, f"{what} writes a start-up place{shown}")
-        elif labels & Label.OUTSIDE and not _SCRATCH.search(text):
-            self.hit("write-outside", node, f"{what} on an outside path")
-
-    def _read(self, path: ast.expr, node: ast.Call, what: str) -> None:
-        if self.path_labels(path) & Label.CREDPATH:
-            text = self.template(path)
-            shown = f" {_short(text)!r}" if isinstance(text, str) else ""
-            self.hit("credential-access", node, f"{what} of a credential store{shown}")
-
-    def _mark_dropped(self, path: ast.expr | None) -> None:
-        if path is None:
-            return
-        frame = self.frames[-1]
-        text = self.fold(path)
-        if isinstance(text, str) and text:
-            frame.dropped.add(text)
-        for sub in ast.walk(path):
-            if isinstance(sub, ast.Name):
-                frame.extra[sub.id] = frame.extra.get(sub.id, 0) | Label.DROPPED
 
     # -- the rest ------------------------------------------------------------------------------
     def _others(self, name: str, node: ast.Call) -> None:

@@ -25,30 +25,21 @@ from __future__ import annotations
 import ast
 import builtins
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 from shouldi.scanners.heuristics import names as n
 from shouldi.scanners.heuristics.blobs import ENTROPY_MIN_LENGTH, blob_rule
+from shouldi.scanners.heuristics.commands import SETUP_CALLS, Commands
 from shouldi.scanners.heuristics.facts import MODULE, ClassFacts, FileFacts, Hit, ScopeFacts
 from shouldi.scanners.heuristics.fold import Value
+from shouldi.scanners.heuristics.guards import Guards
 from shouldi.scanners.heuristics.indicators import SECRET_ENV, Label, string_labels
 from shouldi.scanners.heuristics.sinks import Sinks
 from shouldi.scanners.heuristics.taint import Frame, Summary
 
-__all__ = ["BUILD_COMMANDS", "HIDDEN_GAP", "MAX_NESTING", "Visitor", "hidden_candidates"]
+__all__ = ["HIDDEN_GAP", "MAX_NESTING", "Visitor", "hidden_candidates"]
 
-#: Commands pip's build of an sdist runs (PEP 517 through setuptools, or legacy install).
-BUILD_COMMANDS = frozenset({
-    "install", "develop", "build", "build_py", "build_ext", "build_clib", "build_scripts",
-    "egg_info", "dist_info", "bdist_wheel", "bdist_egg", "editable_wheel", "install_lib",
-    "install_scripts", "install_data", "install_headers", "install_egg_info", "bdist",
-})
-#: setuptools/distutils command classes: a subclass's methods may run during the build.
-_COMMAND_BASES = BUILD_COMMANDS | {"Command", "sdist", "easy_install", "bdist_rpm", "upload",
-                                   "register", "test", "clean"}
-_BUILD_TOOLS = ("setuptools.", "distutils.", "wheel.", "Cython.Distutils.", "numpy.distutils.")
-_SETUP = frozenset({"setuptools.setup", "distutils.core.setup", "setup", "numpy.distutils.core.setup"})
 _RUNNER_DECORATORS = frozenset({"atexit.register"})
 HIDDEN_GAP = 100  # blanks before a statement on its line
 MAX_NESTING = 3
@@ -70,7 +61,7 @@ def hidden_candidates(source: bytes) -> frozenset[int]:
     return frozenset(source.count(b"\n", 0, m.start()) + 1 for m in _GAP.finditer(source))
 
 
-class Visitor(Sinks, ast.NodeVisitor):
+class Visitor(Sinks, Guards, Commands, ast.NodeVisitor):
     """Collect :class:`~.facts.FileFacts` for one module.
 
     ``module`` and ``package`` are the file's dotted names (relative imports resolve against
@@ -145,7 +136,7 @@ class Visitor(Sinks, ast.NodeVisitor):
             elif type(value) not in _SKIP and isinstance(value, _AST):
                 visit(value)
 
-    def visit_all(self, nodes: list[ast.stmt] | list[ast.expr]) -> None:
+    def visit_all(self, nodes: Sequence[ast.AST]) -> None:
         for node in nodes:
             self.visit(node)
 
@@ -322,67 +313,6 @@ class Visitor(Sinks, ast.NodeVisitor):
         self.containers.pop()
         self.frames.pop()
 
-    def _is_command(self, base: str) -> bool:
-        if base in self.commands:
-            return True
-        last = base.rsplit(".", 1)[-1]
-        if base.startswith(_BUILD_TOOLS):
-            return last in _COMMAND_BASES
-        return "." not in base and base in _COMMAND_BASES - {"Command", "test", "clean"}
-
-    # -- guards ---------------------------------------------------------------------------------
-    def visit_If(self, node: ast.If) -> None:
-        self.visit(node.test)
-        truth = self._install_truth(node.test)
-        guarded = "body" if truth is False else ("orelse" if truth is True else None)
-        for branch, body in (("body", node.body), ("orelse", node.orelse)):
-            self.guard += branch == guarded
-            self.visit_all(body)
-            self.guard -= branch == guarded
-
-    def _install_truth(self, test: ast.expr) -> bool | None:
-        """Is ``test`` always (True) or never (False) true when the install or an import runs
-        this code? ``__name__ == "__main__"`` is never true outside ``setup.py``; an argv test
-        on strings none of which is a command pip's build runs is never true; a literal or a
-        module flag bound to a literal (``RELEASED = True``) is what it is."""
-        if isinstance(test, ast.Constant):
-            return bool(test.value)
-        if isinstance(test, ast.Name):
-            return next((f.bools[test.id] for f in reversed(self.frames) if test.id in f.bools),
-                        None)
-        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-            inner = self._install_truth(test.operand)
-            return None if inner is None else not inner
-        if isinstance(test, ast.BoolOp):
-            values = [self._install_truth(v) for v in test.values]
-            if isinstance(test.op, ast.And):
-                return False if False in values else (True if all(values) else None)
-            return True if True in values else (False if values and all(
-                v is False for v in values) else None)
-        if isinstance(test, ast.Compare) and len(test.ops) == 1:
-            return self._compare_truth(test)
-        return None
-
-    def _compare_truth(self, test: ast.Compare) -> bool | None:
-        sides = (test.left, test.comparators[0])
-        positive = isinstance(test.ops[0], (ast.Eq, ast.In, ast.Is))
-        if not positive and not isinstance(test.ops[0], (ast.NotEq, ast.NotIn, ast.IsNot)):
-            return None
-        if any(isinstance(s, ast.Name) and s.id == "__name__" for s in sides):
-            other = sides[1] if isinstance(sides[0], ast.Name) else sides[0]
-            if isinstance(other, ast.Constant) and other.value == "__main__":
-                return self.runs_as_main if positive else not self.runs_as_main
-            return None
-        if not self.mentions_argv:
-            return None
-        argv = any(isinstance(sub, ast.Attribute) and self.name_of(sub) == "sys.argv"
-                   for side in sides for sub in ast.walk(side))
-        strings = {sub.value for side in sides for sub in ast.walk(side)
-                   if isinstance(sub, ast.Constant) and isinstance(sub.value, str)}
-        if argv and strings and not strings & BUILD_COMMANDS:
-            return not positive
-        return None
-
     # -- bindings -------------------------------------------------------------------------------
     def _bind(self, target: ast.expr, value: ast.expr | None, whole: bool = True) -> None:
         """Bind ``target`` to ``value``; ``whole`` is false for the parts of an unpacking,
@@ -536,37 +466,12 @@ class Visitor(Sinks, ast.NodeVisitor):
             for arg in [*node.args, *(k.value for k in node.keywords)]:
                 if isinstance(arg, (ast.Name, ast.Attribute)):
                     self.ref(arg)
-        if name in _SETUP:
+        if name in SETUP_CALLS:
             self._setup(node)
         if isinstance(func, ast.Attribute) and func.attr == "update" and isinstance(
                 func.value, ast.Name) and func.value.id in self.dicts:
             self.dicts[func.value.id].update(self._dict_refs(node))
         self.generic_visit(node)
-
-    def _dict_refs(self, node: ast.Call) -> dict[str, str]:
-        found = {k.arg: self.name_of(k.value) for k in node.keywords if k.arg}
-        for arg in node.args:
-            if isinstance(arg, ast.Dict):
-                found.update({k.value: self.name_of(v) for k, v in zip(arg.keys, arg.values, strict=True)
-                              if isinstance(k, ast.Constant) and isinstance(k.value, str)})
-        return found
-
-    def _setup(self, node: ast.Call) -> None:
-        self.facts.setup_called = True
-        value = next((k.value for k in node.keywords if k.arg == "cmdclass"), None)
-        if value is None:
-            self.facts.cmdclass_unknown |= any(k.arg is None for k in node.keywords)
-            return
-        if isinstance(value, ast.Dict):
-            self.facts.cmdclass.update(self._dict_refs(ast.Call(ast.Name("dict"), [value], [])))
-        elif isinstance(value, ast.Name) and value.id in self.dicts:
-            self.facts.cmdclass.update(self.dicts[value.id])
-        elif isinstance(value, ast.Call) and self.name_of(value.func) == "dict":
-            self.facts.cmdclass.update(self._dict_refs(value))
-        else:
-            self.facts.cmdclass_unknown = True
-            if isinstance(value, ast.Call):
-                self.facts.cmdclass.update(self._dict_refs(value))
 
     # -- code in literals -------------------------------------------------------------------------
     def nested(self, code: Value, node: ast.AST, what: str) -> None:
