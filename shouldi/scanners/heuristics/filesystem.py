@@ -70,6 +70,10 @@ class FileSinks(Taint):
                 self._destination(args[0], node, f"{name}(..., {text!r})")
             else:
                 self._read(args[0], node, name)
+        elif name == "shutil.copyfileobj" and len(args) > 1:  # a response streamed to a file
+            path = self._handle_path(args[1])
+            if path is not None and self.labels(args[0]) & _PAYLOAD:
+                self._mark_dropped(path)
         elif name in n.COPY_MOVE and len(args) > 1:
             self.cap("file_write")
             self._read(args[0], node, name)

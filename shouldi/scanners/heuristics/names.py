@@ -110,7 +110,8 @@ NETWORK = frozenset({
     "socket.gethostbyname_ex", "urllib.request.urlopen", "urllib.request.urlretrieve",
     "urllib.urlopen", "urllib.urlretrieve", "urllib2.urlopen", "ftplib.FTP", "ftplib.FTP_TLS",
     "smtplib.SMTP", "smtplib.SMTP_SSL", "telnetlib.Telnet", "aiohttp.request",
-    "dns.resolver.resolve", "dns.resolver.query", "wget.download",
+    "dns.resolver.resolve", "dns.resolver.query", "wget.download", "webbrowser.open",
+    "webbrowser.open_new", "webbrowser.open_new_tab",
 })
 #: Libraries whose listed entry points open connections (matched on the last name part).
 NETWORK_LIBRARIES = frozenset({"requests", "httpx", "urllib3", "pycurl", "paramiko",

@@ -97,7 +97,7 @@ RULES: dict[str, Rule] = {
         Rule("credential-access", _E, "reads credentials, browser or wallet data", _H),
         Rule("shady-endpoint", _E, "talks to a shady endpoint (webhook, paste site, tunnel, "
              "raw IP...)", _H),
-        Rule("silent-process", _E, "starts a hidden or detached process", _H),
+        Rule("silent-process", _E, "starts a detached or hidden process", _H),
         Rule("spyware", _E, "reads the clipboard, keystrokes, screen or camera", _H),
         Rule("persistence", _E, "makes itself run again later (rc file, autostart, cron, "
              "Run key, .pth)", _H),

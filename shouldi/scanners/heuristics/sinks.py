@@ -9,8 +9,8 @@ through what :mod:`.fold` makes of the arguments:
 * a process started on a file written from a payload -> ``drop-and-run``; on downloaded or
   decoded data -> ``download-exec``/``exec-decoded-data``; a command line that downloads and
   runs, exfiltrates, opens a reverse shell, persists or mines (:func:`.command_kinds`); a
-  hidden or detached process (``CREATE_NO_WINDOW``, ``start_new_session``, ``nohup``...) ->
-  ``silent-process``. ``python -c <code>`` gets its code analysed.
+  detached process (``DETACHED_PROCESS``, ``start_new_session``, ``nohup``, a trailing ``&``,
+  ``pythonw``, a hidden PowerShell window) -> ``silent-process``. ``python -c <code>`` gets its code analysed.
 * a network call carrying ``SECRET`` (critical) or ``FINGERPRINT`` data -> ``exfiltration``;
   to a shady endpoint -> ``shady-endpoint``.
 * a write to a persistence place outside the package -> ``persistence``; ``os.chmod`` of a
@@ -45,8 +45,7 @@ __all__ = ["Sinks"]
 
 _NET_TOOL = re.compile(r"\b(curl|wget|nc|ncat|nslookup|dig|ping|scp|ftp|telnet|powershell)\b",
                        re.IGNORECASE)
-_SILENT_FLAGS = (0x08000000, 0x00000008)  # CREATE_NO_WINDOW, DETACHED_PROCESS
-_SILENT_NAMES = frozenset({"CREATE_NO_WINDOW", "DETACHED_PROCESS", "SW_HIDE"})
+_DETACHED_PROCESS = 0x00000008
 _PICKLES = frozenset({"pickle.loads", "cPickle.loads", "dill.loads", "_pickle.loads"})  # safe: names matched in ASTs, never called
 _CODE_SINKS = frozenset({"exec", "eval", "compile", "execfile", "builtins.exec", "builtins.eval"})
 _SHELLS = re.compile(r"^\s*(/bin/|/usr/bin/)?(ba|z|da|k)?sh\b|cmd(\.exe)?\b|powershell",
@@ -61,7 +60,7 @@ _ENVIRON_OK = ("dict", "copy.copy", "copy.deepcopy", "isinstance", "id", "len", 
 _INTERESTING = (n.EXEC_SINKS | n.DYNAMIC_IMPORTS | n.PROCESS | n.NETWORK | _SHADY_CLIENTS
                 | n.OPEN | n.COPY_MOVE | n.CREDENTIAL_READERS | n.CHMOD | n.DELETE | n.SPYWARE
                 | n.STEALER_APIS | n.NATIVE_LOADERS | n.REGISTRY_WRITES
-                | {"mmap.mmap", "os.dup2", "os.getenv", "os.getenvb"})
+                | {"mmap.mmap", "os.dup2", "os.getenv", "os.getenvb", "shutil.copyfileobj"})
 _INTERESTING_LAST = n.NETWORK_VERBS | n.SHELLCODE_APIS | {
     "write_text", "write_bytes", "write", "writelines", "read_text", "read_bytes", "open",
     "rmtree", "unlink", "rmdir", "LoadLibrary", "LoadLibraryA", "LoadLibraryW", "dlopen",
@@ -227,16 +226,19 @@ class Sinks(FileSinks):
         return found
 
     def _silent(self, node: ast.Call) -> str | None:
+        """How the process is detached from the install (it outlives it). A hidden console
+        window alone (``CREATE_NO_WINDOW``, a ``STARTUPINFO``) is what careful Windows code
+        does to avoid a flashing window: not evidence by itself."""
         for keyword in node.keywords:
             value = keyword.value
             if keyword.arg == "creationflags":
                 for sub in ast.walk(value):
-                    if isinstance(sub, ast.Constant) and isinstance(sub.value, int) and any(
-                            sub.value & flag for flag in _SILENT_FLAGS):
+                    if isinstance(sub, ast.Constant) and isinstance(sub.value, int) and (
+                            sub.value & _DETACHED_PROCESS):
                         return f"creationflags={sub.value:#x}"
                     if isinstance(sub, (ast.Name, ast.Attribute)):
                         last = self.name_of(sub).rsplit(".", 1)[-1]
-                        if last in _SILENT_NAMES:
+                        if last == "DETACHED_PROCESS":
                             return f"creationflags={last}"
             elif keyword.arg == "start_new_session" and isinstance(value, ast.Constant) and (
                     value.value is True):

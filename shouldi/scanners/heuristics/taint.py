@@ -481,14 +481,21 @@ class Taint:
         return False
 
     def command_text(self, node: ast.Call) -> str:
-        """The command line of a process call, with ``{?}`` for parts that do not fold."""
+        """The command line of a process call, with ``{?}`` for parts that do not fold.
+        For ``os.exec*``/``os.spawn*`` every argument is part of it (``os.execv("/bin/sh",``
+        ``["sh", "-c", "curl ... | sh"])``)."""
         if not node.args:
             command = next((k.value for k in node.keywords if k.arg in ("args", "cmd")), None)
-            if command is None:
-                return ""
+            parts = [] if command is None else [command]
+        elif self.name_of(node.func).startswith(n.PROCESS_PREFIXES):
+            parts = list(node.args)
         else:
-            command = node.args[0]
-        if isinstance(command, (ast.List, ast.Tuple)):
-            return " ".join(self.template(e) for e in command.elts)
-        text = self.template(command)
-        return "" if text == _UNKNOWN else text
+            parts = [node.args[0]]
+        words: list[str] = []
+        for part in parts:
+            if isinstance(part, (ast.List, ast.Tuple)):
+                words += [self.template(e) for e in part.elts]
+            elif not isinstance(part, ast.Constant) or isinstance(part.value, str):
+                words.append(self.template(part))
+        text = " ".join(words)
+        return "" if not text.strip("{?} ") else text

@@ -289,9 +289,7 @@ class Visitor(Sinks, Guards, Commands, ast.NodeVisitor):
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         self._decorated(node)
         self.visit_all([*node.bases, *(k.value for k in node.keywords)])
-        bases = tuple(self.name_of(b) for b in node.bases)
-        for base in node.bases:
-            self.ref(base)
+        bases = tuple(self.name_of(b) for b in node.bases)  # subclassing runs no base code
         kind, container = self.containers[-1]
         if kind == "function":
             class_id = f"{container}.<locals>.{node.name}"
