@@ -158,10 +158,17 @@ def preload_risk_model(archive: ArchiveCheck, risk: RiskConfig) -> None:
     in this process that the import would slow down); bandit and the heuristics run in other
     processes. A model that cannot load is reported by :func:`risk_score`, not here.
 
+    An unskilled shipped model shows no score, so it is not loaded at all (checked from its
+    manifest first: importing :mod:`shouldi.risk_model.predict` imports scikit-learn).
     The load runs in a daemon thread, not an executor's: a stop (Ctrl-C, SIGTERM) must not wait
     for scikit-learn's import, which ``asyncio.run`` would when shutting its executor down."""
     if not risk.enabled or risk.model is not None:
         return
+    from shouldi.risk_model.skill import shipped_skill
+
+    judged = shipped_skill()  # read from the manifest alone: no numpy, no scikit-learn
+    if judged is None or not judged.skilled:
+        return  # no score will be shown: importing scikit-learn (~1 s of CPU) would be waste
     threading.Thread(target=_preload, name="shouldi-risk-preload", daemon=True).start()
 
 
