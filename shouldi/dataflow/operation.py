@@ -4,6 +4,12 @@ Inputs come from the parameters' type hints, the output from the return hint (``
 produces nothing). A parameter with a default is optional: it takes its default when nothing
 in the flow produces it, or when its producer failed or was skipped. Sync functions run off the
 event loop, in a thread (default) or a process (``executor="process"``, for CPU-bound work).
+
+A process operation may say when a call is too small to be worth a worker
+(``op(executor="process", here_when=pred)``): ``pred(**kwargs)`` true runs that call in a
+thread of this process instead. Starting a spawned worker costs an interpreter and the
+imports of the operation's module (~0.5 s of CPU); a scan of a few small files costs less than
+that, and no worker is ever started for a run whose calls are all small.
 """
 
 from __future__ import annotations
@@ -65,6 +71,20 @@ class Operation:
     retry_backoff: float = 0.05
     stage: Stage = "processing"
     doc: str = field(default="", compare=False)
+    #: For ``executor="process"``: a predicate on the call's keyword arguments; true runs the
+    #: call in a thread here (see the module doc). An error in it counts as false.
+    here_when: Callable[..., bool] | None = field(default=None, compare=False)
+
+    def runs_here(self, kwargs: dict[str, Any]) -> bool:
+        """Whether this call runs in this process (always, unless ``executor="process"``)."""
+        if self.executor != "process":
+            return True
+        if self.here_when is None:
+            return False
+        try:
+            return bool(self.here_when(**kwargs))
+        except Exception:  # a predicate that fails only costs the pool
+            return False
 
     @property
     def import_path(self) -> str:
@@ -90,6 +110,7 @@ def op(
     retry_on: tuple[type[BaseException], ...] = (Exception,),
     retry_backoff: float = 0.05,
     stage: Stage = "processing",
+    here_when: Callable[..., bool] | None = None,
 ) -> Callable[[Callable[..., Any]], Operation]: ...
 def op(
     func: Callable[..., Any] | None = None,
@@ -103,11 +124,13 @@ def op(
     retry_on: tuple[type[BaseException], ...] = (Exception,),
     retry_backoff: float = 0.05,
     stage: Stage = "processing",
+    here_when: Callable[..., bool] | None = None,
 ) -> Operation | Callable[[Callable[..., Any]], Operation]:
     """Declare an operation from a typed function.
 
     ``conditions`` are hints of boolean definitions: the operation runs only when each is true.
-    ``executor`` applies to sync functions ("inline" runs them on the loop: only for trivial work).
+    ``executor`` applies to sync functions ("inline" runs them on the loop: only for trivial work);
+    ``here_when`` (process operations only) says which calls are small enough to run here.
     """
 
     def build(fn: Callable[..., Any]) -> Operation:
@@ -121,6 +144,7 @@ def op(
             retry_on=retry_on,
             retry_backoff=retry_backoff,
             stage=stage,
+            here_when=here_when,
         )
 
     if func is not None:
@@ -139,10 +163,13 @@ def _build(
     retry_on: tuple[type[BaseException], ...],
     retry_backoff: float,
     stage: Stage,
+    here_when: Callable[..., bool] | None = None,
 ) -> Operation:
     where = f"{fn.__module__}.{fn.__qualname__}"
     if retries < 0 or (timeout is not None and timeout <= 0):
         raise OperationError(f"{where}: retries must be >= 0 and timeout > 0")
+    if here_when is not None and executor != "process":
+        raise OperationError(f"{where}: here_when applies to executor='process' only")
     if executor == "process" and ("<locals>" in fn.__qualname__ or fn.__module__ == "__main__"):
         raise OperationError(
             f"{where}: executor='process' needs a module-level function in an importable module"
@@ -203,6 +230,7 @@ def _build(
         retry_backoff=retry_backoff,
         stage=stage,
         doc=inspect.getdoc(fn) or "",
+        here_when=here_when,
     )
 
 
@@ -225,11 +253,12 @@ def _unwrap(hint: Any) -> tuple[Any, bool, bool]:
 
 
 async def call_in_executor(operation: Operation, kwargs: dict[str, Any], process_pool: Any) -> Any:
-    """Run a sync operation where it was asked to run."""
+    """Run a sync operation where it was asked to run (a process operation given no pool runs
+    in a thread: see ``here_when``)."""
     if operation.executor == "inline":
         return operation.func(**kwargs)
     loop = asyncio.get_running_loop()
-    if operation.executor == "process":
+    if operation.executor == "process" and process_pool is not None:
         # The module attribute is the Operation, not the function, so the function cannot be
         # pickled by reference: send its import path and resolve it in the worker.
         call = functools.partial(_call_by_path, operation.import_path, kwargs)

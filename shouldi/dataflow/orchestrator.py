@@ -37,7 +37,9 @@ class Orchestrator:
     """Runs a flow. Use as ``async with Orchestrator(flow) as o: await o.run(contexts)``.
 
     ``max_contexts`` bounds how many contexts are in flight at once; ``process_workers`` sizes
-    the process pool used by operations declared with ``executor="process"``.
+    the process pool used by operations declared with ``executor="process"``. The pool is made
+    on the first call that needs it (none for a run whose process calls are all small enough
+    to run here, see ``op(here_when=...)``) and its workers serve every context of the run.
     """
 
     def __init__(
@@ -314,7 +316,7 @@ class _ContextRun:
         if o.is_async:
             coro = o.func(**kwargs)
         else:
-            pool = self.orch.process_pool() if o.executor == "process" else None
+            pool = None if o.runs_here(kwargs) else self.orch.process_pool()
             coro = call_in_executor(o, kwargs, pool)
         if o.timeout is None:
             return await coro
