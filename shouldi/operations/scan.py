@@ -47,9 +47,19 @@ def bandit_scan(extraction: Extraction, limits: ScanLimits) -> BanditResult:
     return BanditResult(BanditScanner(timeout=limits.scan_timeout).scan(extraction.tree.root))
 
 
-@op(executor="process", conditions=[ScanNeeded])
+#: Trees smaller than this (bytes extracted) are scanned by the heuristics in a thread here:
+#: they cost ~0.8 s of CPU per MB, less than a spawned worker's start below 1 MB.
+HEURISTICS_HERE_BELOW = 1 << 20
+
+
+def _small_tree(extraction: Extraction) -> bool:
+    return extraction.tree is None or extraction.tree.total_size < HEURISTICS_HERE_BELOW
+
+
+@op(executor="process", conditions=[ScanNeeded], here_when=_small_tree)
 def heuristics_scan(extraction: Extraction) -> HeuristicsResult:
-    """Our AST heuristics for install-time and malicious code (in a process: CPU-bound)."""
+    """Our AST heuristics for install-time and malicious code (CPU-bound: in a worker process,
+    or in a thread here for a tree under :data:`HEURISTICS_HERE_BELOW`)."""
     if extraction.tree is None:
         return HeuristicsResult(_nothing_to_scan("heuristics"))
     from shouldi.scanners.heuristics import HeuristicsScanner
