@@ -53,6 +53,12 @@ CASES = {  # name -> (pip download arguments, the spec shouldi checks)
 }
 
 
+def shouldi_flags(case: str) -> list[str]:
+    """Judge what was downloaded: a case fetched with ``--no-deps`` is judged with it too
+    (its dependencies are not on the local index, so the tree would not resolve)."""
+    return ["--no-deps"] if "--no-deps" in CASES[case][0] else []
+
+
 def measured(argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
              ) -> dict[str, Any]:
     """One whole process, reaped with ``wait4``: wall, CPU and peak RSS of it and the children
@@ -183,7 +189,8 @@ def main() -> None:
                                    "bytes": sum(f.stat().st_size for f in files)}
             env = {**os.environ, "SHOULDI_DATA_DIR": str(root / "data" / case)}
             base = [sys.executable, "-m", "shouldi", "install", spec, "--index-url", index.url,
-                    "--no-pip-audit", "--no-safety-cli", "--no-osv", "--format", "json", "--quiet"]
+                    "--no-pip-audit", "--no-safety-cli", "--no-osv", "--format", "json", "--quiet",
+                    *shouldi_flags(case)]
             cache = ["--cache-dir", str(root / "cache" / case)]
             out["shouldi_cold"] = summary([measured([*base, "--no-cache"], env=env) for _ in range(args.runs)])
             measured([*base, *cache], env=env)  # fill the caches
