@@ -1,0 +1,107 @@
+"""What a cold check starts and loads: no worker for small work, no scikit-learn for a model
+that shows no score, no warning filter of the host changing what parses."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import pytest
+import speed_ops
+from scanner_trees import write_tree
+
+from shouldi.dataflow import DataFlow, OperationError, Orchestrator, op, run_flow
+from shouldi.scanners.heuristics import HeuristicsScanner
+
+
+def _pids(sizes: dict[str, int]) -> tuple[dict[str, int], bool]:
+    import asyncio
+
+    flow = DataFlow.build([speed_ops.where_sized], seeds=[speed_ops.Size])
+
+    async def main() -> tuple[dict[str, int], bool]:
+        async with Orchestrator(flow, process_workers=1) as orch:
+            result = await orch.run({k: {speed_ops.Size: v} for k, v in sizes.items()})
+            return {k: result[k].get(speed_ops.Where) for k in sizes}, orch._pool is not None
+
+    return asyncio.run(main())
+
+
+def test_small_process_calls_run_here_and_start_no_pool():
+    pids, pooled = _pids({"a": 1, "b": 2})
+    assert pids == {"a": os.getpid(), "b": os.getpid()}
+    assert not pooled
+
+
+def test_large_process_calls_and_failing_predicates_use_the_pool():
+    pids, pooled = _pids({"small": 1, "large": 100, "broken": -1})
+    assert pids["small"] == os.getpid()
+    assert pids["large"] != os.getpid() and pids["broken"] == pids["large"]  # one worker, reused
+    assert pooled
+
+
+def test_here_when_is_for_process_operations_only():
+    with pytest.raises(OperationError, match="here_when applies to executor='process' only"):
+        op(here_when=lambda n: True)(speed_ops.where_sized.func)
+
+
+def test_run_flow_result_is_the_same_here_or_in_a_worker():
+    flow = DataFlow.build([speed_ops.where_sized], seeds=[speed_ops.Size])
+    result = run_flow(flow, {"x": {speed_ops.Size: 3}})
+    assert result["x"].ok and result["x"].get(speed_ops.Where) == os.getpid()
+
+
+def test_heuristics_in_a_thread_ignore_the_hosts_warning_filters(tmp_path):
+    # an invalid escape warns at compile time; under an "error" filter (pytest's, an API
+    # caller's) the compiler would raise SyntaxError and the file would read as unparsable
+    tree = write_tree(tmp_path / "t", {"pkg/__init__.py": 'import re\nP = re.compile("\\d+")\n'})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = HeuristicsScanner().scan(tree)
+    assert result.counts["unparsable_files"] == 0
+    assert result.counts["python_files"] == 1
+
+
+CHILD = textwrap.dedent("""
+    import json, sys
+    import shouldi
+    import shouldi.dataflow.pool as pool
+    from shouldi.settings import Settings
+
+    made = []
+    real = pool.make_process_pool
+    pool.make_process_pool = lambda *a, **k: made.append(1) or real(*a, **k)
+    (report,) = shouldi.check(["cleanpkg==1.0.0"], Settings(
+        index_url=sys.argv[1], no_cache=True, pip_audit=False, safety_cli=False, osv=False,
+        timeout=5, advisory_db=None))
+    print(json.dumps({"verdict": report.verdict.value, "pools": len(made),
+                      "sklearn": "sklearn" in sys.modules, "numpy": "numpy" in sys.modules}))
+""")
+
+
+def test_a_cold_check_of_a_small_package_starts_no_pool_and_loads_no_model(local_index, tmp_path):
+    from shouldi.risk_model.skill import shipped_skill
+
+    judged = shipped_skill()
+    if judged is not None and judged.skilled:
+        pytest.skip("the shipped model shows scores: it is loaded on purpose")
+    env = {**os.environ, "SHOULDI_DATA_DIR": str(tmp_path / "data")}
+    done = subprocess.run([sys.executable, "-c", CHILD, local_index.url], capture_output=True,
+                          text=True, timeout=120, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen == {"verdict": "pass", "pools": 0, "sklearn": False, "numpy": False}
+
+
+def test_no_bandit_chunk_is_smaller_than_a_process_is_worth():
+    from shouldi.scanners.bandit import SINGLE_BELOW, plan_chunks
+
+    files = [(f"m{i}.py", 70_000) for i in range(10)]  # 700 KB: once six chunks, now two
+    chunks = plan_chunks(files, workers=2)
+    assert len(chunks) == 700_000 // SINGLE_BELOW == 2
+    assert sorted(n for c in chunks for n in c) == sorted(n for n, _ in files)
+    assert len(plan_chunks([(f"m{i}.py", 400_000) for i in range(40)], workers=2)) == 6
