@@ -105,3 +105,43 @@ def test_no_bandit_chunk_is_smaller_than_a_process_is_worth():
     assert len(chunks) == 700_000 // SINGLE_BELOW == 2
     assert sorted(n for c in chunks for n in c) == sorted(n for n, _ in files)
     assert len(plan_chunks([(f"m{i}.py", 400_000) for i in range(40)], workers=2)) == 6
+
+
+def test_a_spare_runs_the_command_as_a_fresh_start_would(tmp_path):
+    from shouldi.scanners._procs import Spares, run_all
+
+    spares = Spares("json.tool", limit=1, preload="json")  # never the module run itself
+    assert spares.prestart()
+    assert not spares.prestart()  # limit reached
+    (tmp_path / "x.json").write_text('{"b": 1, "a": [2]}')
+    command = [*spares.command(), "--sort-keys", "x.json"]
+    (warm,) = run_all([command], tmp_path, timeout=60, workers=1, what="probe", spares=spares)
+    (cold,) = run_all([command], tmp_path, timeout=60, workers=1, what="probe")
+    assert warm == cold and warm[0] == 0 and b'"a"' in warm[1]
+    assert spares.take(command) is None  # used up
+    spares.close()
+
+
+def test_unused_spares_are_killed(tmp_path):
+    from shouldi.scanners._procs import Spares
+
+    spares = Spares("json.tool", limit=2)
+    assert spares.prestart() and spares.prestart()
+    procs = list(spares._idle)
+    spares.close()
+    assert all(p.poll() is not None for p in procs)
+
+
+def test_bandit_in_a_spare_gives_the_same_result(tmp_path):
+    from shouldi.scanners import BanditScanner
+    from shouldi.scanners.bandit import _spares, prestart
+
+    tree = write_tree(tmp_path / "t", {"pkg/a.py": "import subprocess\neval(input())\n",
+                                       "pkg/b.py": "print 'py2'\n", ".bandit": "[bandit]\nskips: B307\n"})
+    cold = BanditScanner().scan(tree)
+    assert prestart()
+    warm = BanditScanner().scan(tree)
+    assert _spares()._idle == []  # the spare ran it
+    assert (warm.status, warm.findings, warm.counts, warm.warnings) == (
+        cold.status, cold.findings, cold.counts, cold.warnings)
+    assert {f.rule for f in warm.findings} >= {"B307", "B404"}

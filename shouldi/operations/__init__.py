@@ -35,6 +35,7 @@ from shouldi.operations.scan import (
     heuristics_scan,
     history_scan,
     metadata_scan,
+    prestart_bandit,
     typosquat_scan,
 )
 from shouldi.operations.score import (
@@ -67,6 +68,7 @@ __all__ = [
     "osv_advisories",
     "pip_audit_advisories",
     "preload_risk_model",
+    "prestart_bandit",
     "pypi_json_advisories",
     "release_wanted",
     "remove_scratch",

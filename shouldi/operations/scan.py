@@ -30,11 +30,21 @@ from shouldi.results import CheckResult, PackageMetadata, Release, Status
 if TYPE_CHECKING:
     from shouldi.scanners.typosquat import PopularNames
 
-__all__ = ["bandit_scan", "heuristics_scan", "history_scan", "metadata_scan", "typosquat_scan"]
+__all__ = ["bandit_scan", "heuristics_scan", "history_scan", "metadata_scan", "prestart_bandit", "typosquat_scan"]
 
 
 def _nothing_to_scan(check: str) -> CheckResult:
     return CheckResult(check, Status.SKIPPED, reason="nothing to scan: the archive was refused")
+
+
+@op(executor="inline", conditions=[ScanNeeded])
+def prestart_bandit(needed: ScanNeeded) -> None:
+    """Start a bandit interpreter as soon as the release is known to need scanning: its
+    start-up (~0.5 s, importing bandit's plugins) overlaps the download and extraction, on
+    another core. Inline: spares must be started from the loop's (main) thread."""
+    from shouldi.scanners.bandit import prestart
+
+    prestart()
 
 
 @op(conditions=[ScanNeeded])

@@ -14,7 +14,9 @@ The scanned package must not be able to switch bandit off. So:
   ``sys.path`` and a ``yaml.py`` in the tree would run when bandit imports PyYAML.
 
 Bandit has no parallel mode, so large trees are split into size-balanced chunks, one
-process each, and the JSON reports merged.
+process each, and the JSON reports merged. :func:`prestart` starts a bandit interpreter
+ahead of need (a :class:`~shouldi.scanners._procs.Spares`): it imports bandit while the
+package downloads, and the first chunk runs in it, the same program with the same arguments.
 """
 
 from __future__ import annotations
@@ -32,11 +34,11 @@ from pathlib import Path
 from typing import Any
 
 from shouldi.results import CheckResult, Finding, Severity, Status
-from shouldi.scanners._procs import run_all
+from shouldi.scanners._procs import Spares, run_all
 from shouldi.scanners.errors import ScannerError, ToolFailed
 from shouldi.scanners.interface import path_weight
 
-__all__ = ["BanditScanner", "plan_chunks"]
+__all__ = ["BanditScanner", "plan_chunks", "prestart"]
 
 _SOURCE_SUFFIXES = (".py", ".pyw")
 _LEVELS = ("low", "medium", "high")
@@ -138,8 +140,23 @@ class BanditScanner:
                     "--ignore-nosec", "-x", "", "--ini", str(ini), "--"]
             commands = [base + [f"./{name}" for name in chunk] for chunk in chunks]
             outputs = run_all(commands, cwd=tree, timeout=self.timeout,
-                              workers=self.workers, what="bandit")
+                              workers=self.workers, what="bandit", spares=_spares())
         return [_parse(code, out, err) for code, out, err in outputs]
+
+
+_SPARES: list[Spares] = []
+
+
+def _spares() -> Spares:
+    if not _SPARES:
+        _SPARES.append(Spares("bandit", limit=os.cpu_count() or 1, preload="bandit.cli.main"))
+    return _SPARES[0]
+
+
+def prestart() -> bool:
+    """Start a bandit interpreter now for a scan that will come (main thread only; at most
+    one per core waits). Returns whether one was started."""
+    return _spares().prestart()
 
 
 def _bandit_version() -> str | None:
