@@ -109,6 +109,10 @@ def scan(ctx: click.Context, specs: tuple[str, ...], requirements: tuple[Path, .
             check_output(path, given, what)
     inputs = gather_inputs(ctx, specs, requirements, pyproject, groups, all_groups, installed,
                            paths, settings.index_url)
+    # again with every file read (-r/-c includes too): an output never replaces one
+    for path, what in ((output, "--output"), (trace_file, "--trace")):
+        if path is not None:
+            check_output(path, inputs.files, what)
     trace = trace_file is not None
     if output is None:
         inputs = _with_tree(ctx, inputs, settings)
