@@ -21,6 +21,7 @@ import click
 
 from shouldi.cli.inputs import Checked, Target, check_targets, gather_inputs, input_options
 from shouldi.cli.options import RequirementSpecType, scan_options, trace_option
+from shouldi.distributed.option import dask_option
 from shouldi.verdict import Verdict, exit_code_for
 
 if TYPE_CHECKING:
@@ -76,6 +77,7 @@ def _summary(checked: Sequence[Checked], written: int | None) -> str:
 @click.argument("specs", nargs=-1, type=RequirementSpecType())
 @input_options
 @scan_options
+@dask_option
 @trace_option
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Record one row per release here: .csv, .jsonl or .sqlite (resumable).")
