@@ -31,6 +31,7 @@ from shouldi.verdict.report import PackageReport
 if TYPE_CHECKING:  # the engine and the operations load only when something must be scanned
     from shouldi.cache.answers import AnswerCache
     from shouldi.dataflow import ContextResult
+    from shouldi.resolve.requirer import Requirer
 
 __all__ = ["Answer", "Request", "acheck", "answer", "answer_async", "check", "trace_to_dict"]
 
@@ -56,6 +57,8 @@ class Answer:
     reused_from: float | None = None  # when a reused answer was given (seconds since the epoch)
     trace: ContextResult | None = None
     recorded: bool = False  # already in the scan output given as ``recorded=``: not checked again
+    #: who required this package, when it is a node of a dependency tree (see shouldi.plan)
+    required_by: tuple[Requirer, ...] = ()
 
     @property
     def spec(self) -> str:

@@ -154,6 +154,10 @@ class Finding:
     line: int | None = None
     confidence: Severity | None = None
     weight: float = 1.0  # lower for tests/, docs/, examples/
+    #: How the code is reached from what runs by itself, outermost first: e.g.
+    #: ``("pkg-1.0/setup.py", "cmdclass['install'] = Hook", "pkg-1.0/setup.py:Hook.run")``.
+    #: Empty when nothing reaches it (or for checks that do not track it).
+    path: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

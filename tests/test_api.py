@@ -25,7 +25,7 @@ def settings(index, tmp_path: Path, **kw) -> Settings:
 def cli_json(index, tmp_path: Path, *args: str):
     argv = ["install", *args, "--index-url", index.url, "--cache-dir", str(tmp_path / "cache"),
             *store_option(tmp_path / "adv.sqlite"), "--no-pip-audit", "--no-safety-cli",
-            "--timeout", "5", "--format", "json", "--max-age", "0"]
+            "--timeout", "5", "--format", "json", "--max-age", "0", "--no-deps"]
     result = CliRunner().invoke(cli, argv, catch_exceptions=False)
     return result, json.loads(result.stdout)
 
@@ -39,7 +39,7 @@ def test_check_gives_the_clis_answer(local_index, tmp_path):
     def timeless(d):  # a live source's data time is when it was asked
         return {**d, "advisory_answers": [{**a, "data_time": None} for a in d["advisory_answers"]]}
 
-    assert timeless({**report_to_dict(api), "reused_from": None}) == timeless(printed)
+    assert timeless({**report_to_dict(api), "reused_from": None, "required_by": []}) == timeless(printed)
 
 
 def test_acheck_and_overrides(local_index, tmp_path):
@@ -65,7 +65,7 @@ def test_the_trace_resolves_every_input_and_names_every_operation(local_index, t
     report = by_def["PackageReport"]
     assert report["operation"] == "judge_release"
     assert report["value"] == {k: v for k, v in json.loads(result.stdout)["packages"][0].items()
-                               if k != "reused_from"}
+                               if k not in ("reused_from", "required_by")}
     # provenance: the report comes from the gathered checks, which come from bandit's result
     checks = values[next(i for i in report["inputs"] if values[i]["definition"] == "CheckSet")]
     assert any(values[i]["operation"] == "bandit_scan" for i in checks["inputs"])

@@ -340,3 +340,79 @@ def test_a_target_picks_its_file(local_index, tmp_path):
     assert only(windows)["artifact"]["filename"] == "twowheels-1.0-cp311-cp311-win_amd64.whl"
     bad = CliRunner().invoke(cli, ["install", "six", "--python", "/bin/sh", "--platform", "x"])
     assert bad.exit_code == 2 and "do not combine it" in bad.stderr
+
+
+# --- --then-install: exactly the judged tree, into the environment named -----------------------
+def _venv(tmp_path: Path) -> Path:
+    """A real, empty virtualenv (no pip in it: shouldi's pip drives it with --python)."""
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "venv")], check=True)
+    return tmp_path / "venv" / "bin" / "python"
+
+
+def _installed(python: Path) -> list[str]:
+    site = next(python.parent.parent.glob("lib/python*/site-packages"))
+    return sorted(p.name for p in site.glob("*.dist-info"))
+
+
+@pytest.fixture
+def quiet_pip(monkeypatch):
+    monkeypatch.setenv("PIP_NO_CACHE_DIR", "1")
+    monkeypatch.setenv("PIP_RETRIES", "0")
+    monkeypatch.delenv("PIP_INDEX_URL", raising=False)
+
+
+def _two_wheels(index):
+    index.add_wheel({"zq_app/__init__.py": ""}, "zq-app", "1.0", requires=["zq-lib"])
+    index.add_wheel({"zq_lib/__init__.py": ""}, "zq-lib", "1.0")
+    index.add_wheel({"zq_lib/__init__.py": ""}, "zq-lib", "0.9")
+
+
+def test_then_install_refuses_without_an_environment(local_index, tmp_path, monkeypatch):
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
+    result, _ = run(local_index, tmp_path, "cleanpkg", "--then-install")
+    assert result.exit_code == 2
+    assert result.stderr == ("error: --then-install: no virtualenv is active ($VIRTUAL_ENV is not "
+                             "set); name the environment to install into with --python PATH\n")
+    assert local_index.paths() == []  # refused before anything was asked
+    other = CliRunner().invoke(cli, ["install", "six", "--then-install", "--platform", "win_amd64"])
+    assert other.exit_code == 2 and "name it with --python PATH instead" in other.stderr
+
+
+def test_then_install_puts_exactly_the_judged_tree_into_the_active_venv(local_index, tmp_path,
+                                                                        monkeypatch, quiet_pip):
+    _two_wheels(local_index)
+    python = _venv(tmp_path)
+    monkeypatch.setenv("VIRTUAL_ENV", str(python.parent.parent))
+    result, _ = run(local_index, tmp_path, "zq-app", "--then-install", fmt="text")
+    assert result.exit_code == 0, result.output
+    assert _installed(python) == ["zq_app-1.0.dist-info", "zq_lib-1.0.dist-info"]
+    ran = next(line for line in result.stderr.splitlines() if line.startswith("running: "))
+    assert "install --require-hashes --no-deps" in ran and "--only-binary=:all:" in ran
+    assert f"--python {python}" in ran  # the venv has no pip of its own
+    assert result.stderr.splitlines()[-1] == f"installed 2 packages into {python}"
+
+
+def test_then_install_refuses_an_sdist_without_allow_build(local_index, tmp_path, quiet_pip):
+    local_index.add_sdist({"zq_src/__init__.py": ""}, "zq-src", "1.0")
+    python = _venv(tmp_path)
+    result, _ = run(local_index, tmp_path, "zq-src", "--then-install", "--python", str(python))
+    assert result.exit_code == 2, result.output
+    assert ("error: not installing: pip would build zq-src 1.0 (zq_src-1.0.tar.gz) from source, "
+            "which runs its code; pass --allow-build") in result.stderr
+    assert _installed(python) == []
+
+
+def test_a_failing_pip_is_exit_3(local_index, tmp_path, quiet_pip):
+    _two_wheels(local_index)
+    python = _venv(tmp_path)
+    first, _ = run(local_index, tmp_path, "zq-app")
+    assert first.exit_code == 0
+    local_index.fault("files/*", "500")  # the answer is reused; pip cannot download
+    result, _ = run(local_index, tmp_path, "zq-app", "--then-install", "--python", str(python))
+    assert result.exit_code == 3
+    assert result.stderr.splitlines()[-1] == (
+        f"error: pip install of the judged files into {python} failed (exit 1)")
+    assert _installed(python) == []

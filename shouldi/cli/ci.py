@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from shouldi.cli.inputs import check_targets, gather_inputs, input_options
+from shouldi.cli.inputs import check_targets, gather_inputs, input_options, with_dependencies
 from shouldi.cli.options import RequirementSpecType, scan_options, trace_option
 from shouldi.results import Severity
 
@@ -74,6 +74,7 @@ def ci(ctx: click.Context, specs: tuple[str, ...], requirements: tuple[Path, ...
     loaded = load_allowlist(allowlist) if allowlist is not None else None
     inputs = gather_inputs(ctx, specs, requirements, pyproject, groups, all_groups, installed,
                            paths, settings.index_url)
+    inputs = with_dependencies(ctx, inputs, settings)
     total = len({t.request for t in inputs.targets if t.spec is not None})
     with progress(total, "checking", quiet) as tick:
         checked = check_targets(inputs.targets, settings, on_answer=tick,

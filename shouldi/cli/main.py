@@ -27,12 +27,14 @@ __all__ = ["cli", "main"]
 #: Subcommands, imported only when used so that start-up stays fast.
 LAZY_COMMANDS = {
     "install": "shouldi.cli.install:install",
+    "lock": "shouldi.cli.lock:lock",
     "db": "shouldi.cli.db:db",
     "scan": "shouldi.cli.scan:scan",
     "ci": "shouldi.cli.ci:ci",
     "dataset": "shouldi.cli.dataset:dataset",
     "model": "shouldi.cli.model:model",
     "report": "shouldi.cli.report:report",
+    "serve": "shouldi.cli.serve:serve",
 }
 
 

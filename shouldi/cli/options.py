@@ -51,18 +51,18 @@ _SETTINGS_PARAMS = ("index_url", "timeout", "scan_timeout", "cache_dir", "no_cac
 
 def _target(values: dict[str, Any]) -> Any:
     """The target environment the options name (None: the running interpreter)."""
+    options = (values["python_version"], values["platforms"], values["implementation"],
+               values["abis"])
+    if values["python"] is None and not any(options):
+        return None  # the running interpreter: the warm path does not import the index layer
     from shouldi.errors import UsageError
     from shouldi.index.target import TargetEnvironment
 
-    options = (values["python_version"], values["platforms"], values["implementation"],
-               values["abis"])
     if values["python"] is not None:
         if any(options):
             raise UsageError("--python takes the target from that interpreter: do not combine it "
                              "with --python-version, --platform, --implementation or --abi")
         return TargetEnvironment.from_interpreter(values["python"])
-    if not any(options):
-        return None
     return TargetEnvironment.from_options(python_version=values["python_version"],
                                           platforms=values["platforms"],
                                           implementation=values["implementation"],

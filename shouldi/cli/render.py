@@ -1,6 +1,7 @@
 """Output formats for answers: text (coloured on a TTY) and JSON.
 
-JSON is ``{"packages": [report_to_dict(report) + reused_from], "notes": [...]}``: the report's
+JSON is ``{"packages": [report_to_dict(report) + reused_from + required_by], "notes": [...]}``
+(``required_by``: who pulled a tree node in, ``[]`` outside trees): the report's
 one JSON form (:func:`shouldi.verdict.report_to_dict`). Text shows what counts (warn, error,
 fail) by default and the information too with ``--verbose``; a note that is about the run
 rather than one package (old advisory data) is said once, at the end.
@@ -50,9 +51,16 @@ def run_notes(answers: Sequence[Answer]) -> list[str]:
     return [max(notes, key=lambda n: int(m.group(1)) if (m := _DAYS.search(n)) else 0)]
 
 
+def package_dict(a: Answer) -> dict[str, Any]:
+    """One ``packages`` item of the install JSON (the CLI's and the HTTP service's)."""
+    from shouldi.dataflow.results import to_jsonable
+
+    return {**report_to_dict(a.report), "reused_from": _reused_at(a),
+            "required_by": to_jsonable(a.required_by)}
+
+
 def render_json(answers: Sequence[Answer]) -> str:
-    packages: list[dict[str, Any]] = [
-        {**report_to_dict(a.report), "reused_from": _reused_at(a)} for a in answers]
+    packages = [package_dict(a) for a in answers]
     return json.dumps({"packages": packages, "notes": run_notes(answers)}, indent=2)
 
 
@@ -75,6 +83,9 @@ def render_text(answers: Sequence[Answer], color: bool | None = None, verbose: b
         if a.reused_from is not None:
             age = _age(max(0.0, time.time() - a.reused_from))
             lines.append(click.style(f"      (the answer given {age} ago; --max-age 0 asks again)", dim=True))
+        parents = [str(q) for q in a.required_by if not q.by_user]
+        if parents:
+            lines.append(f"      required: {'; '.join(parents)}")
         if verbose and r.artifact_reason:
             lines.append(f"      judged: {r.artifact_reason}")
         reasons = [x for x in r.reasons if not _run_level(x)]

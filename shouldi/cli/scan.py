@@ -13,13 +13,20 @@ release are scanned once and written once.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from shouldi.cli.inputs import Checked, Target, check_targets, gather_inputs, input_options
+from shouldi.cli.inputs import (
+    Checked,
+    Inputs,
+    check_targets,
+    gather_inputs,
+    input_options,
+    with_dependencies,
+)
 from shouldi.cli.options import RequirementSpecType, scan_options, trace_option
 from shouldi.distributed.option import dask_option
 from shouldi.verdict import Verdict, exit_code_for
@@ -104,16 +111,14 @@ def scan(ctx: click.Context, specs: tuple[str, ...], requirements: tuple[Path, .
             check_output(path, given, what)
     inputs = gather_inputs(ctx, specs, requirements, pyproject, groups, all_groups, installed,
                            paths, settings.index_url)
-    for warning in inputs.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    total = len({t.request for t in inputs.targets if t.spec is not None})
     trace = trace_file is not None
-    with progress(total, "scanning", quiet) as tick:
-        if output is None:
+    if output is None:
+        inputs = _with_tree(ctx, inputs, settings)
+        with progress(_total(inputs), "scanning", quiet) as tick:
             checked = check_targets(inputs.targets, settings, on_answer=tick, trace=trace)
-            written = None
-        else:
-            checked, written = _scan_recording(inputs.targets, settings, output, tick, trace)
+        written = None
+    else:  # the output is opened (and a foreign file refused) before a tree is resolved
+        checked, written = _scan_recording(ctx, inputs, settings, output, quiet, trace)
     if trace_file is not None:
         write_trace(trace_file, [c.answer for c in checked if c.answer is not None])
     click.echo(_table(checked), color=None if sys.stdout.isatty() else False)
@@ -126,9 +131,22 @@ def scan(ctx: click.Context, specs: tuple[str, ...], requirements: tuple[Path, .
                             if c.report is not None and not c.recorded], bad_input=bool(bad)))
 
 
-def _scan_recording(targets: Sequence[Target], settings: Settings, output: Path,
-                    tick: Callable[[Answer], None], trace: bool) -> tuple[list[Checked], int]:
+def _with_tree(ctx: click.Context, inputs: Inputs, settings: Settings) -> Inputs:
+    """The inputs with their files' dependency trees (see shouldi.cli.inputs); warnings said."""
+    inputs = with_dependencies(ctx, inputs, settings)
+    for warning in inputs.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    return inputs
+
+
+def _total(inputs: Inputs) -> int:
+    return len({t.request for t in inputs.targets if t.spec is not None})
+
+
+def _scan_recording(ctx: click.Context, inputs: Inputs, settings: Settings, output: Path,
+                    quiet: bool, trace: bool) -> tuple[list[Checked], int]:
     """Scan and write each release's record as soon as it is done (each key once)."""
+    from shouldi.cli.progress import progress
     from shouldi.record import RECORD_COLUMNS, report_to_record
     from shouldi.sources import open_source
 
@@ -138,14 +156,15 @@ def _scan_recording(targets: Sequence[Target], settings: Settings, output: Path,
     with source.writer(RECORD_COLUMNS, checkpoint_every=10, checkpoint_seconds=10.0) as writer:
         keys: set[RecordKey] = set(writer.known_keys())
         recorded = frozenset((k.name, k.version, k.index_url) for k in keys)
+        inputs = _with_tree(ctx, inputs, settings)
+        with progress(_total(inputs), "scanning", quiet) as tick:
+            def record(a: Answer) -> None:
+                tick(a)
+                report = a.report
+                if a.recorded or a.bad_input or report.version is None:
+                    return
+                writer.write_if_new(report_to_record(report, a.request.index_url or settings.index_url))
 
-        def record(a: Answer) -> None:
-            tick(a)
-            report = a.report
-            if a.recorded or a.bad_input or report.version is None:
-                return
-            writer.write_if_new(report_to_record(report, a.request.index_url or settings.index_url))
-
-        checked = check_targets(targets, settings, on_answer=record, trace=trace,
-                                recorded=recorded)
+            checked = check_targets(inputs.targets, settings, on_answer=record, trace=trace,
+                                    recorded=recorded)
     return checked, writer.written

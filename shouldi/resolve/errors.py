@@ -23,6 +23,14 @@ class ResolveError(ShouldiError):
 
 
 class Unresolvable(ResolveError):
-    """No set of releases meets every requirement: what was asked for is not there."""
+    """No set of releases meets every requirement: what was asked for is not there.
+
+    ``roots`` are the root requirements (as written) whose chains meet in the conflict, so a
+    caller reading several files can say which lines to look at.
+    """
 
     exit_code = EXIT_BAD_INPUT
+
+    def __init__(self, message: str, *, roots: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.roots = roots

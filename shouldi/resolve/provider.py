@@ -161,7 +161,8 @@ class Provider(AbstractProvider[Req, Candidate, str]):
         self.files: dict[str, tuple[Artifact, ...]] = {}
         self._grouped: dict[str, dict[Version, tuple[Artifact, ...]]] = {}
         self.dependencies: dict[tuple[str, Version], Dependencies] = {}
-        self.problems: dict[tuple[str, Version], list[str]] = {}
+        self.problems: dict[tuple[str, Version], list[str]] = {}  # the tree may miss something
+        self.notes: dict[tuple[str, Version], list[str]] = {}  # nothing is missed
         self.first_parent: dict[str, tuple[Candidate | None, Req]] = {}
 
     # --- resolvelib's interface -----------------------------------------------------------
@@ -238,16 +239,17 @@ class Provider(AbstractProvider[Req, Candidate, str]):
         ))
         self.dependencies[key] = deps
         problems = self.problems.setdefault(key, [])
+        notes = self.notes.setdefault(key, [])
         out: list[Req] = []
         if candidate.extras:
             pin = f"{candidate.name}=={candidate.version}"
             out.append(Req(candidate.name, frozenset(), SpecifierSet(f"=={candidate.version}"), pin))
-            self._check_extras(candidate, deps, problems)
+            self._check_extras(candidate, deps, problems, notes)
         if deps.requires_python:
             try:
                 python = SpecifierSet(deps.requires_python)
             except InvalidSpecifier:
-                problems.append(f"Requires-Python {deps.requires_python!r} does not parse: ignored")
+                notes.append(f"Requires-Python {deps.requires_python!r} does not parse: ignored")
             else:
                 out.append(Req(PYTHON, frozenset(), python, f"Python {deps.requires_python}"))
         for text in deps.requires:
@@ -305,7 +307,8 @@ class Provider(AbstractProvider[Req, Candidate, str]):
         extras = frozenset(normalize_name(e) for e in req.extras)
         return Req(normalize_name(req.name), extras, req.specifier, text)
 
-    def _check_extras(self, candidate: Candidate, deps: Dependencies, problems: list[str]) -> None:
+    def _check_extras(self, candidate: Candidate, deps: Dependencies, problems: list[str],
+                      notes: list[str]) -> None:
         if not deps.known:
             return
         if not deps.extras_known:
@@ -324,4 +327,4 @@ class Provider(AbstractProvider[Req, Candidate, str]):
             used = any(m is not None and marker_applies(m, self.target, [extra])
                        and not marker_applies(m, self.target) for m in markers)
             if not used:
-                problems.append(f"{candidate.name} {candidate.version} has no extra {extra!r}")
+                notes.append(f"{candidate.name} {candidate.version} has no extra {extra!r}")

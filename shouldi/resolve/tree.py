@@ -41,6 +41,7 @@ from shouldi.resolve.errors import ResolveError, Unresolvable
 from shouldi.resolve.fetch import DEFAULT_CONCURRENCY, Fetcher
 from shouldi.resolve.metadata import Dependencies
 from shouldi.resolve.provider import PYTHON, Bridge, Candidate, Provider, Req
+from shouldi.resolve.requirer import Requirer
 from shouldi.results import Artifact, Release
 
 if TYPE_CHECKING:
@@ -54,27 +55,15 @@ MAX_ROUNDS = 20_000
 
 
 @dataclass(frozen=True)
-class Requirer:
-    """Who asked for a node: ``parent`` at ``parent_version``, or the user (``parent=None``)."""
-
-    requirement: str  # as written, e.g. "werkzeug>=3.0.0"
-    parent: str | None = None
-    parent_version: str | None = None
-
-    def __str__(self) -> str:
-        if self.parent is None:
-            return f"you asked for {self.requirement!r}"
-        return f"{self.parent} {self.parent_version} needs {self.requirement!r}"
-
-
-@dataclass(frozen=True)
 class Node:
     """One release of the tree.
 
     ``release.artifact`` is the file pip would install; ``dependencies`` says whether this
     file's own dependencies are known and where they were read; ``depends_on`` names the
-    nodes it pulled in; ``warnings`` are what could not be followed (an unparseable or
-    direct-URL requirement, an extra it does not have, dynamic optional dependencies).
+    nodes it pulled in; ``warnings`` are what could not be followed, so the tree below may
+    be incomplete (an unparseable or direct-URL requirement, dynamic optional
+    dependencies); ``notes`` are oddities that leave nothing out (an extra the release does
+    not have, which pip too only warns about; a ``Requires-Python`` that does not parse).
     """
 
     name: str
@@ -85,6 +74,7 @@ class Node:
     depends_on: tuple[str, ...] = ()
     extras: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def artifact(self) -> Artifact:
@@ -165,7 +155,8 @@ async def resolve_tree(
         try:
             result = await asyncio.wrap_future(work)
         except ResolutionImpossible as e:
-            raise Unresolvable(_impossible(e.causes, provider, target)) from None
+            raise Unresolvable(_impossible(e.causes, provider, target),
+                               roots=_roots_involved(e.causes, provider)) from None
         except ResolutionTooDeep as e:
             raise ResolveError(
                 f"gave up resolving after {e.round_count} rounds of backtracking; "
@@ -245,6 +236,7 @@ def _tree(
             depends_on=tuple(sorted(children[name])),
             extras=tuple(sorted(extras[name])),
             warnings=tuple(dict.fromkeys(provider.problems.get(pin, ()))),
+            notes=tuple(dict.fromkeys(provider.notes.get(pin, ()))),
         )
     root_names = tuple(dict.fromkeys(r.name for r in roots))
     return Tree(root_names, _breadth_first(root_names, nodes), target.description, ignored,
@@ -274,6 +266,21 @@ def _chain(candidate: Candidate | None, provider: Provider) -> str:
         steps.append(f"{candidate.name} {candidate.version}")
         candidate = provider.first_parent.get(candidate.ident, (None, None))[0]
     return " -> ".join(reversed(steps))
+
+
+def _roots_involved(
+    causes: Iterable[RequirementInformation[Req, Candidate]], provider: Provider
+) -> tuple[str, ...]:
+    """The root requirements (as written) at the start of each chain of the conflict."""
+    found: dict[str, None] = {}
+    for info in causes:
+        candidate, req = info.parent, info.requirement
+        seen: set[str] = set()
+        while candidate is not None and candidate.ident not in seen:
+            seen.add(candidate.ident)
+            candidate, req = provider.first_parent.get(candidate.ident, (None, req))
+        found[req.text] = None
+    return tuple(found)
 
 
 def _asked(info: RequirementInformation[Req, Candidate], provider: Provider) -> str:

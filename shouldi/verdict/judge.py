@@ -9,7 +9,8 @@ takes the worst (``pass < warn < error < fail``). A check that raised and one th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from shouldi.dataflow.inputs import Missing
@@ -19,7 +20,7 @@ from shouldi.results import Advisory, AdvisoryAnswer, CheckResult, Release, Seve
 from shouldi.verdict import rules
 from shouldi.verdict.report import CheckSummary, PackageReport, Reason, RiskScore, Verdict
 
-__all__ = ["CheckOutcome", "CheckSet", "judge", "not_checked", "not_resolved"]
+__all__ = ["CheckOutcome", "CheckSet", "judge", "not_checked", "not_resolved", "with_reasons"]
 
 
 @dataclass(frozen=True)
@@ -70,12 +71,35 @@ def judge(release: Release, checks: CheckSet, policy: Policy,
     reasons += rules.risk_reasons(risk, policy)
     if risk_problem:
         reasons.append(Reason("risk", Severity.LOW, risk_problem, None, Verdict.WARN))
-    verdict = max((r.verdict for r in reasons), key=lambda v: v.rank, default=Verdict.PASS)
-    reasons.sort(key=lambda r: (-r.verdict.rank, -r.severity.rank))
+    verdict = _worst(reasons)
+    reasons.sort(key=_order)
     summaries: Mapping[str, CheckSummary] = {c.name: _summary(c.given) for c in checks.checks}
     return PackageReport(release.name, release.version, verdict, tuple(reasons), summaries,
                          release.requested, release.artifact, checks.advisories, risk,
                          release.artifact_reason, None, checks.advisory_answers)
+
+
+def _worst(reasons: Sequence[Reason]) -> Verdict:
+    return max((r.verdict for r in reasons), key=lambda v: v.rank, default=Verdict.PASS)
+
+
+def _order(r: Reason) -> tuple[int, int]:
+    return (-r.verdict.rank, -r.severity.rank)
+
+
+def with_reasons(report: PackageReport, reasons: Sequence[Reason]) -> PackageReport:
+    """``report`` with more reasons, its verdict the worst of all again.
+
+    For what only the whole of several answers tells, such as a dependency tree (a failing
+    dependency fails what pulls it in, see :func:`rules.dependency_verdict_reasons`): each
+    package's own answer is judged by the flow, and this adds what its tree says.
+    """
+    if not reasons:
+        return report
+    merged = sorted((*report.reasons, *reasons), key=_order)
+    worst = _worst(reasons)
+    verdict = worst if worst.rank > report.verdict.rank else report.verdict
+    return dataclasses.replace(report, verdict=verdict, reasons=tuple(merged))
 
 
 def not_resolved(spec: str, missing: Missing) -> PackageReport:

@@ -14,6 +14,12 @@ Severity policy ("fail" means it):
 - **information** (verdict ``pass``): everything else, bandit findings included (bandit's
   totals never warn unless the policy sets ``bandit_warn_high``), kept as evidence.
 
+Dependency trees (``shouldi install``, ``lock``, requirements files in ``scan``/``ci``) add
+reasons of the check ``dependencies``, see :func:`tree_node_reasons` and
+:func:`dependency_verdict_reasons`: a dependency that fails fails what pulls it in; one that
+could not be checked makes it ``error``; dependencies that only running the build would tell
+are a warning, never dropped.
+
 Scanners decide how severe a finding is from where the code runs (see
 :mod:`shouldi.scanners.heuristics`); nothing here second-guesses them by file name.
 """
@@ -28,8 +34,10 @@ from shouldi.policy import Policy
 from shouldi.results import Advisory, AdvisoryAnswer, CheckResult, Finding, Severity, Status
 from shouldi.verdict.report import Reason, RiskScore, Verdict
 
-__all__ = ["MAX_INFO_REASONS", "STALE_DATA_CHECK", "advisory_reasons", "finding_reasons", "risk_reasons",
-           "staleness_reasons", "unchecked_reasons"]
+__all__ = ["DEPENDENCIES_CHECK", "MAX_INFO_REASONS", "STALE_DATA_CHECK", "advisory_reasons",
+           "dependency_verdict_reasons", "finding_reasons", "not_pinned_reason", "required_by_reason",
+           "risk_reasons", "staleness_reasons", "tree_node_reasons", "unchecked_reasons",
+           "unresolved_tree_reason"]
 
 #: The check name of "advisory data is N days old" (a fact about the run: said once).
 STALE_DATA_CHECK = "advisory-data"
@@ -40,6 +48,8 @@ INFORMS_ONLY = frozenset({"history"})
 _SAYS_IT_ALL = frozenset({"advisories"})
 #: Information-only reasons kept per check (the rest are counted in one line).
 MAX_INFO_REASONS = 20
+#: The check name of reasons about a package's place in a dependency tree.
+DEPENDENCIES_CHECK = "dependencies"
 
 
 def where(f: Finding) -> str | None:
@@ -189,3 +199,76 @@ def risk_reasons(risk: RiskScore | None, policy: Policy) -> list[Reason]:
     return [Reason("risk", Severity.HIGH,
                    f"risk score {risk.score:.0f} is at or above {policy.max_risk_score:g}",
                    ", ".join(risk.top_features) or None, Verdict.FAIL)]
+
+
+# --- dependency trees --------------------------------------------------------------------------
+def tree_node_reasons(known: bool, detail: str, warnings: Sequence[str] = (),
+                      notes: Sequence[str] = ()) -> list[Reason]:
+    """Reasons about one node of a dependency tree, from what its file says it depends on.
+
+    - dependencies unknown (an sdist whose metadata leaves them to the build): **warn**,
+      never allowable. The packages it would pull in are not judged, and only running its
+      build (package code) would tell which they are; the scan never runs it. Not ``error``:
+      the package itself was checked, and its own verdict stands;
+    - a requirement that could not be followed (unparseable, a direct URL, dynamic optional
+      dependencies): **warn**, never allowable, for the same reason;
+    - notes that leave nothing out (an extra the release does not have: pip too only warns):
+      information.
+    """
+    out = []
+    if not known:
+        out.append(Reason(DEPENDENCIES_CHECK, Severity.MEDIUM,
+                          f"{detail}: what it would install is not judged", None, Verdict.WARN,
+                          allowable=False))
+    out += [Reason(DEPENDENCIES_CHECK, Severity.MEDIUM, w, None, Verdict.WARN, allowable=False)
+            for w in warnings]
+    out += [Reason(DEPENDENCIES_CHECK, Severity.INFO, n, None, Verdict.PASS) for n in notes]
+    return out
+
+
+def dependency_verdict_reasons(dependencies: Sequence[tuple[str, Verdict, Reason | None]]
+                               ) -> list[Reason]:
+    """What the packages below a node make of it: ``(who, verdict, its first counted reason)``
+    for each package it pulls in, directly or not (``who`` as "evil 1.0 (through mid 2.0)").
+
+    Installing a package installs its dependencies, so a dependency that **fails** fails it
+    ("depends on evil 1.0, which fails"), with the dependency's evidence; one that could not
+    be checked makes it **error** (never allowable: an allowlist never covers "could not
+    check"). Warnings stay on the dependency itself: each package's own line says them.
+    """
+    out = []
+    for who, verdict, first in dependencies:
+        evidence = None
+        if first is not None:
+            evidence = f"{first.check}: {first.message}" + (f" [{first.evidence}]" if first.evidence else "")
+        if verdict is Verdict.FAIL:
+            out.append(Reason(DEPENDENCIES_CHECK, Severity.HIGH, f"depends on {who}, which fails",
+                              evidence, Verdict.FAIL))
+        elif verdict is Verdict.ERROR:
+            out.append(Reason(DEPENDENCIES_CHECK, Severity.HIGH,
+                              f"depends on {who}, which could not be fully checked", evidence,
+                              Verdict.ERROR, allowable=False))
+    return out
+
+
+def unresolved_tree_reason(why: str) -> Reason:
+    """The tree below a package could not be resolved (the index could not be asked, ...):
+    its dependencies are not judged, so **error**, never allowable."""
+    return Reason(DEPENDENCIES_CHECK, Severity.HIGH,
+                  f"its dependencies were not judged: the dependency tree could not be resolved ({why})",
+                  None, Verdict.ERROR, allowable=False)
+
+
+def not_pinned_reason(requirement: str, found: str, source: str, where: str | None) -> Reason:
+    """A hashed requirements file (every line ``==`` with ``--hash``) lacks a dependency of one
+    of its packages: **warn** on the package that needs it. ``pip install --require-hashes``
+    refuses such a file, and with ``--no-deps`` the package would be installed broken."""
+    return Reason(DEPENDENCIES_CHECK, Severity.MEDIUM,
+                  f"needs {requirement!r}, which {source} does not pin with a hash ({found} would "
+                  "be installed; pip --require-hashes refuses an unpinned dependency)", where,
+                  Verdict.WARN)
+
+
+def required_by_reason(requirer: str, where: str | None) -> Reason:
+    """Information: why a package that no input names is judged (``flask 3.0 needs 'click'``)."""
+    return Reason(DEPENDENCIES_CHECK, Severity.INFO, f"required: {requirer}", where, Verdict.PASS)

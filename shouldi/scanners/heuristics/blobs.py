@@ -45,6 +45,9 @@ def blob_rule(value: str | bytes) -> tuple[str, str] | None:
     """``(rule, detail)`` when a literal looks like a packed payload, else ``None``."""
     if len(value) < ENTROPY_MIN_LENGTH:
         return None
+    spaces = value.count(" " if isinstance(value, str) else b" ")  # type: ignore[arg-type]
+    if spaces > MAX_SPACE_RATIO * len(value):
+        return None  # prose: neither a blob (no spaces in base64/hex) nor sparse
     raw = value.encode("utf-8", "replace") if isinstance(value, str) else value
     compact = _SPACE.sub(b"", raw)
     if len(compact) >= BLOB_MIN and _looks_encoded(compact):
@@ -71,10 +74,12 @@ def _looks_encoded(compact: bytes) -> bool:
     return all(has) and shannon_entropy(compact) > 4.5
 
 
-def long_lines(text: str) -> tuple[int, int, int] | None:
+def long_lines(lines: list[str]) -> tuple[int, int, int] | None:
     """``(first line number, how many, longest)`` of lines over :data:`LONG_LINE` characters."""
+    if not lines or max(map(len, lines)) <= LONG_LINE:
+        return None
     first, count, longest = 0, 0, 0
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(lines, start=1):
         if len(line) > LONG_LINE:
             first = first or number
             count += 1

@@ -1,48 +1,29 @@
-"""Which files run by themselves, and what a file is by its first bytes.
+"""What a file is by its first bytes, and which files the build or ``site`` runs.
 
-* ``setup.py`` (near the top of the tree) and in-tree PEP 517 build backends run in full when
-  the package is built or installed; ``sitecustomize.py``/``usercustomize.py`` at every
-  interpreter start once installed.
-* ``__init__.py`` runs its top-level code on first import.
-* ``.pth`` lines starting with ``import`` are executed by ``site`` at every interpreter start.
+* In-tree PEP 517 build backends (``backend-path`` in ``pyproject.toml``) are imported by
+  the build: :func:`backend_modules`.
+* ``.pth`` lines starting with ``import`` are executed by ``site`` at every interpreter
+  start: :func:`pth_import_lines`.
+* A tree with a ``*.dist-info/WHEEL`` came from a wheel: :func:`is_wheel`.
+* Native binaries are recognised by magic bytes (ELF, PE, Mach-O), else by suffix.
 """
 
 from __future__ import annotations
 
-import enum
 import sys
 from collections.abc import Iterator
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-__all__ = ["Role", "backend_modules", "binary_kind", "is_wheel", "pth_import_lines", "role_of"]
+__all__ = ["backend_modules", "binary_kind", "is_wheel", "pth_import_lines"]
 
 BINARY_SUFFIXES = frozenset({".so", ".pyd", ".dll", ".exe", ".dylib", ".bin", ".o", ".a"})
 _MACHO = (b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe",
           b"\xca\xfe\xba\xbe")
-_TOP_DEPTH = 2  # setup.py/pyproject.toml at the root or in the sdist's top directory
-_STARTUP = frozenset({"sitecustomize.py", "usercustomize.py"})
-
-
-class Role(str, enum.Enum):
-    INSTALL = "install"  # every line runs at build/install time (or at each start)
-    IMPORT = "import"  # top-level code runs on import
-    PLAIN = "plain"  # runs only if called
-
-
-def role_of(relname: str, backends: frozenset[str]) -> Role:
-    path = PurePosixPath(relname)
-    if relname in backends or path.name in _STARTUP:
-        return Role.INSTALL
-    if path.name == "setup.py" and len(path.parts) <= _TOP_DEPTH:
-        return Role.INSTALL
-    if path.name == "__init__.py":
-        return Role.IMPORT
-    return Role.PLAIN
 
 
 def top_files(tree: Path, filename: str) -> Iterator[Path]:
