@@ -150,13 +150,21 @@ def _answers(future: Any, batch: Sequence[Request], settings: Settings
             return {r: [not_run(r, "the worker's answers do not match its requests")]
                     for r in batch}, False
         return {r: [a] for r, a in zip(batch, decoded, strict=True)}, True
+    # With all_files a request the worker had to plan comes back once per file (its request
+    # then names the file); one planned already (a tree node's file) comes back as it went.
+    own = set(batch)
+    unplanned = {r for r in batch if r.planned is None}
     by_request: dict[Request, list[Answer]] = {}
-    for a in decoded:  # with all_files a request has one answer per file
-        by_request.setdefault(dataclasses.replace(a.request, planned=None), []).append(a)
-    missing = [r for r in batch if dataclasses.replace(r, planned=None) not in by_request]
-    if missing:
+    for a in decoded:
+        bare = dataclasses.replace(a.request, planned=None)
+        owner = a.request if a.request in own else bare if bare in unplanned else None
+        if owner is None:
+            return {r: [not_run(r, "the worker's answers do not match its requests")]
+                    for r in batch}, False
+        by_request.setdefault(owner, []).append(a)
+    if any(r not in by_request for r in batch):
         return {r: [not_run(r, "the worker gave no answer for it")] for r in batch}, False
-    return {r: by_request[dataclasses.replace(r, planned=None)] for r in batch}, True
+    return by_request, True
 
 
 def _why(error: BaseException) -> str:
