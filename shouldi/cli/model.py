@@ -307,7 +307,7 @@ def _run_of(manifest: dict[str, Any]) -> str | None:
     return f"{tracked['run_id']} in {tracked.get('store')}"
 
 
-_COMPARED = ("new_projects.model.roc_auc", "later_uploads.model.roc_auc", "new_projects.margin")
+_COMPARED = ("time_project.model.roc_auc", "time_project.margin", "time.model.roc_auc")
 
 
 def _runs_text(runs: Sequence[RunSummary]) -> str:
