@@ -117,7 +117,7 @@ def _run(session: DaskSession, requests: list[Request], settings: Settings,
     answers: dict[Request, list[Answer]] = {}
     failed: set[str] = set()
     try:
-        for future in as_completed(list(futures)):
+        for future in as_completed(list(futures), loop=client.loop):  # not the default client
             key, batch = futures[future]
             got, ok = _answers(future, batch, settings)
             future.release()
