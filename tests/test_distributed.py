@@ -43,7 +43,7 @@ def records(path: Path) -> dict[str, dict]:
 
 
 # --- the option's value: no dask needed ----------------------------------------------------------
-@pytest.mark.parametrize("given, expected", [
+@pytest.mark.parametrize(("given", "expected"), [
     ("local:2", "local:2"), (" tcp://10.0.0.5:8786/ ", "tcp://10.0.0.5:8786"),
     ("tls://sched.example:8786", "tls://sched.example:8786"), ("inproc://10.1.2.3/123/1", "inproc://10.1.2.3/123/1"),
 ])
@@ -197,3 +197,25 @@ def test_api_answers_in_process_equal_local_answers(local_index, tmp_path: Path)
         [report_to_record(a.report, "", scanned_at=when) for a in local]
     assert [a.report.reasons for a in remote] == [a.report.reasons for a in local]
     assert sorted(a.spec for a in seen) == ["cleanpkg==1.0.0", "sentinelpkg"]
+
+
+def test_dataset_build_on_the_cluster_writes_the_local_rows(local_index, tmp_path: Path) -> None:
+    labels = tmp_path / "labels.csv"
+    labels.write_text("name,version,label,label_source,date\n"
+                      "cleanpkg,1.0.0,0,none,2024-01-01\n"
+                      "evilpkg,0.1.0,1,pypa,2024-01-01\n", encoding="utf-8")
+
+    def build(cache: str, output: Path, *extra: str):
+        argv = ["dataset", "build", str(labels), "--output", str(output), "--index-url", local_index.url,
+                "--cache-dir", str(tmp_path / cache), "--no-pip-audit", "--no-safety-cli",
+                "--timeout", "10", *extra]
+        return CliRunner().invoke(cli, argv, catch_exceptions=False)
+
+    here, there = tmp_path / "here.jsonl", tmp_path / "there.jsonl"
+    assert build("a", here).exit_code == 0
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster:
+        result = build("b", there, "--dask-scheduler", cluster.scheduler_address)
+    assert result.exit_code == 0, result.output
+    assert records(here) == records(there) and sorted(records(here)) == ["cleanpkg", "evilpkg"]
+    assert "dask: 2 package(s) in" in result.output

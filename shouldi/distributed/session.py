@@ -68,6 +68,7 @@ class DaskSession:
     stats: RunStats = field(default_factory=RunStats)
     _cluster: Any = None
     _client: Any = None
+    _config: Any = None  # the dask.config.set of local:N, undone on close
 
     def client(self) -> Any:
         """The connected, checked :class:`distributed.Client` (made on first use)."""
@@ -85,10 +86,12 @@ class DaskSession:
         workers = local_workers(self.address)
         try:
             if workers is not None:
-                with dask.config.set({"distributed.worker.daemon": False}):
-                    self._cluster = distributed.LocalCluster(
-                        n_workers=workers, threads_per_worker=1, processes=True,
-                        host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR)
+                # For the session's whole life: a nanny reads it again when it restarts a
+                # worker that died (in this process), and a daemonic worker cannot scan.
+                self._config = dask.config.set({"distributed.worker.daemon": False})
+                self._cluster = distributed.LocalCluster(
+                    n_workers=workers, threads_per_worker=1, processes=True,
+                    host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR)
                 client = distributed.Client(self._cluster, set_as_default=False)
             else:
                 client = distributed.Client(self.address, timeout=self.timeout, set_as_default=False)
@@ -124,6 +127,9 @@ class DaskSession:
                 with contextlib.suppress(Exception):  # closing must not hide the run's outcome
                     thing.close()
         self._client = self._cluster = None
+        if self._config is not None:
+            self._config.__exit__(None, None, None)
+            self._config = None
 
 
 def _facts() -> dict[str, Any]:
