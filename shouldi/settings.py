@@ -86,8 +86,12 @@ class Settings:
         object.__setattr__(self, "index_url", check_index_url(self.index_url))
         if self.dask_scheduler is not None:
             from shouldi.distributed.address import check_scheduler
+            from shouldi.distributed.errors import ClusterUnfitError
 
-            object.__setattr__(self, "dask_scheduler", check_scheduler(self.dask_scheduler))
+            try:
+                object.__setattr__(self, "dask_scheduler", check_scheduler(self.dask_scheduler))
+            except ClusterUnfitError as e:
+                raise SettingsError(str(e)) from e
         if self.pip_audit_osv_url is not None:
             check_index_url(self.pip_audit_osv_url, "--pip-audit-osv-url")
         object.__setattr__(self, "osv_url", check_index_url(self.osv_url, "--osv-url").rstrip("/"))
