@@ -219,3 +219,16 @@ def test_dataset_build_on_the_cluster_writes_the_local_rows(local_index, tmp_pat
     assert result.exit_code == 0, result.output
     assert records(here) == records(there) and sorted(records(here)) == ["cleanpkg", "evilpkg"]
     assert "dask: 2 package(s) in" in result.output
+
+
+@pytest.mark.online
+def test_online_real_pypi_on_local_1_equals_local(tmp_path: Path) -> None:
+    from shouldi.api import answer
+
+    settings = Settings(cache_dir=tmp_path / "a", pip_audit=False, safety_cli=False, osv=False, timeout=30)
+    local = answer(["six==1.16.0"], settings)
+    remote = answer(["six==1.16.0"], settings.replace(cache_dir=tmp_path / "b", dask_scheduler="local:1"))
+    when = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    assert remote[0].report.version == "1.16.0"
+    assert report_to_record(remote[0].report, "", scanned_at=when) == \
+        report_to_record(local[0].report, "", scanned_at=when)
