@@ -28,6 +28,7 @@ from shouldi.cli.inputs import (
     with_dependencies,
 )
 from shouldi.cli.options import RequirementSpecType, scan_options, trace_option
+from shouldi.distributed.option import dask_option
 from shouldi.verdict import Verdict, exit_code_for
 
 if TYPE_CHECKING:
@@ -83,6 +84,7 @@ def _summary(checked: Sequence[Checked], written: int | None) -> str:
 @click.argument("specs", nargs=-1, type=RequirementSpecType())
 @input_options
 @scan_options
+@dask_option
 @trace_option
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Record one row per release here: .csv, .jsonl or .sqlite (resumable).")
