@@ -40,8 +40,8 @@ _FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), d
                        show_default=True)
 _FILE = click.Path(dir_okay=False, path_type=Path)
 _TRACKING = click.option("--tracking-uri", envvar="MLFLOW_TRACKING_URI", metavar="URI",
-                         help="MLflow tracking store (a directory or URI; default: mlruns in the "
-                              "user data dir; also $MLFLOW_TRACKING_URI).")
+                         help="MLflow tracking store: a SQLite file path or a URI (default: "
+                              "mlflow.db in the user data dir; also $MLFLOW_TRACKING_URI).")
 
 
 def _model_path(path: Path | None) -> Path:
