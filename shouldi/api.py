@@ -96,6 +96,10 @@ def answer(requests: Sequence[Request | str], settings: Settings | None = None, 
     """
     reqs = _requests(requests)
     settings = settings or Settings()
+    if settings.dask_scheduler is not None:  # tasks on Dask workers (shouldi.distributed)
+        from shouldi.distributed.run import answer_on_dask
+
+        return answer_on_dask(reqs, settings, trace=trace, on_answer=on_answer, recorded=recorded)
     if settings.all_files:
         import asyncio
 
@@ -116,6 +120,13 @@ async def answer_async(requests: Sequence[Request | str], settings: Settings | N
     """:func:`answer` for code already running an event loop."""
     reqs = _requests(requests)
     settings = settings or Settings()
+    if settings.dask_scheduler is not None:  # the Dask client blocks: in a thread
+        import asyncio
+
+        from shouldi.distributed.run import answer_on_dask
+
+        return await asyncio.to_thread(answer_on_dask, reqs, settings, trace=trace,
+                                       on_answer=on_answer, recorded=recorded)
     if settings.all_files:
         from shouldi.plan import every_file
 

@@ -53,7 +53,9 @@ class Settings:
     """Everything besides the specs that a check takes.
 
     ``max_age``: seconds a whole answer may be reused from the answer cache (0: never).
-    ``jobs``: packages checked at once. ``risk``: score with the risk model. ``now``: the time
+    ``jobs``: packages checked at once. ``dask_scheduler``: run the checks as tasks on this
+    Dask cluster (``tcp://HOST:PORT`` or ``local:N``; :mod:`shouldi.distributed`); it does not
+    change an answer, so it is not in :meth:`answer_key`. ``risk``: score with the risk model. ``now``: the time
     age signals are measured from (tests pin it; None: the clock). ``target``: the environment
     the file is picked for (None: the running interpreter). ``all_files``: judge every file of
     each release, not only the one pip would install. ``osv``/``osv_url``: ask the OSV API.
@@ -78,9 +80,18 @@ class Settings:
     all_files: bool = False
     osv: bool = True
     osv_url: str = OSV_API_URL
+    dask_scheduler: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "index_url", check_index_url(self.index_url))
+        if self.dask_scheduler is not None:
+            from shouldi.distributed.address import check_scheduler
+            from shouldi.distributed.errors import ClusterUnfitError
+
+            try:
+                object.__setattr__(self, "dask_scheduler", check_scheduler(self.dask_scheduler))
+            except ClusterUnfitError as e:
+                raise SettingsError(str(e)) from e
         if self.pip_audit_osv_url is not None:
             check_index_url(self.pip_audit_osv_url, "--pip-audit-osv-url")
         object.__setattr__(self, "osv_url", check_index_url(self.osv_url, "--osv-url").rstrip("/"))

@@ -158,3 +158,16 @@ def _no_osv_dev(monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI's OSV API is a closed local port unless a test gives its fake: no test reaches
     api.osv.dev (the source then answers SKIPPED, as offline)."""
     monkeypatch.setenv("SHOULDI_OSV_URL", "http://127.0.0.1:9/")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _own_tracking_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """``model train`` records its run in an MLflow store: a session temp dir, never the
+    developer's (session-scoped so module-scoped fixtures that train are covered too)."""
+    old = os.environ.get("MLFLOW_TRACKING_URI")
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{tmp_path_factory.mktemp('mlflow')}/mlflow.db"
+    yield
+    if old is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = old

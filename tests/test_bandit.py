@@ -210,3 +210,42 @@ def test_bad_exit_code_and_bad_json_are_tool_failures():
         _parse(2, b"", b"[main] INFO x\nERROR boom\n")
     with pytest.raises(ToolFailed, match="unreadable JSON"):
         _parse(1, b"{not json", b"")
+
+
+def _strings(count: int) -> str:
+    return "".join(f"    'entry number {i:06d} of a large table',\n" for i in range(count))
+
+
+def test_large_literal_data_is_not_given_to_bandit_and_is_said(tmp_path):
+    """faker's decode/codes.py (a 770 KB tuple) kept one bandit process busy for > 300 s."""
+    table = '"""Generated."""\nCODES = (\n' + _strings(3000) + ")\nSIZE: int = 3000\n"
+    code = "import subprocess\nsubprocess.call('ls', shell=True)\nCODES = (\n" + _strings(3000) + ")\n"
+    tree = sdist_tree(tmp_path, {"demo/table.py": table, "demo/code.py": code, "demo/__init__.py": ""})
+    result = BanditScanner().scan(tree)
+    assert result.status is Status.OK
+    assert result.counts["literal_data_files"] == 1 and result.counts["files"] == 3
+    (warning,) = result.warnings
+    assert warning.startswith(f"bandit skipped {TOP}/demo/table.py: ") and "literal data" in warning
+    # a large module with code in it is bandit's as always
+    assert {f.file for f in result.findings} == {f"{TOP}/demo/code.py"}
+
+
+@pytest.mark.parametrize(("body", "data"), [
+    ('"""Doc."""\nA = (1, -2, 3.0, "x", b"y", None, True)\nB = {"k": [1, {2, 3}]}\n', True),
+    ("A, B = (1, 2), 'x'\nC: int = 1\n", True),
+    ("A = (1, 2)\nB = len(A)\n", False),               # a call
+    ("A = f'{1}'\n", False),                            # an f-string runs code
+    ("A = {**{}}\n", False),
+    ("import os\nA = (1, 2)\n", False),
+    ("A: os.PathLike = 'x'\n", False),                  # an annotation evaluated at import
+    ("obj.attr = (1, 2)\n", False),                     # an attribute set: code
+    ("def f():\n    pass\n", False),
+    ("A = (1,\n", False),                               # does not parse: bandit reports it
+])
+def test_what_counts_as_literal_data(tmp_path, body, data):
+    from shouldi.scanners.literal_data import LITERAL_DATA_MIN_SIZE, is_literal_data
+
+    path = tmp_path / "m.py"
+    path.write_text(body)
+    assert is_literal_data(path, LITERAL_DATA_MIN_SIZE) is data
+    assert not is_literal_data(path, LITERAL_DATA_MIN_SIZE - 1)  # small: bandit's, whatever it is

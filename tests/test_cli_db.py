@@ -101,6 +101,9 @@ def test_store_option_overrides_the_data_dir(
     assert invoke("--store", str(other), "import", str(advisories)).exit_code == 0
     assert other.is_file()
     assert not (data_dir / "advisories.sqlite").exists()
+    # --advisory-db, the name `install`/`scan`/`ci` give the same file, names it too
+    status = invoke("--advisory-db", str(other), "status")
+    assert status.exit_code == 0 and str(other) in status.output
 
 
 def test_import_missing_path_is_a_usage_error(data_dir: Path) -> None:

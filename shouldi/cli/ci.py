@@ -74,6 +74,10 @@ def ci(ctx: click.Context, specs: tuple[str, ...], requirements: tuple[Path, ...
     loaded = load_allowlist(allowlist) if allowlist is not None else None
     inputs = gather_inputs(ctx, specs, requirements, pyproject, groups, all_groups, installed,
                            paths, settings.index_url)
+    # again with every file read (-r/-c includes too): an output never replaces one
+    for path, what in ((output, "--output"), (summary, "--summary"), (trace_file, "--trace")):
+        if path is not None:
+            check_output(path, inputs.files, what)
     inputs = with_dependencies(ctx, inputs, settings)
     total = len({t.request for t in inputs.targets if t.spec is not None})
     with progress(total, "checking", quiet) as tick:

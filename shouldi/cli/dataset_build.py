@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 import click
 
 from shouldi.cli.options import scan_options
+from shouldi.distributed.option import dask_option
 from shouldi.errors import EXIT_ERROR, UsageError
 from shouldi.results import CheckResult, Status
 from shouldi.verdict import CheckSummary, PackageReport
@@ -200,6 +201,7 @@ def _batches(items: Sequence[LabelledSpec], size: int) -> Iterator[Sequence[Labe
 @click.option("--history-only", is_flag=True,
               help="Write the history features and labels only: no download, no scan.")
 @scan_options
+@dask_option
 def build(labels: Path, output: Path, batch: int | None, history_only: bool, settings: Settings,
           quiet: bool) -> None:
     """Scan every release listed in LABELS and write features + label to --output."""

@@ -67,6 +67,7 @@ def _seconds(ctx: click.Context, param: click.Parameter, value: float) -> float:
 @click.group()
 @click.option(
     "--store",
+    "--advisory-db",  # the name the commands that judge use for the same file
     "store_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,

@@ -101,6 +101,7 @@ class Target:
 class Inputs:
     targets: tuple[Target, ...]
     warnings: tuple[str, ...] = ()
+    files: tuple[Path, ...] = ()  # every file read (-r/-c includes too): never an output
 
 
 @dataclass(frozen=True)
@@ -186,12 +187,14 @@ def gather_inputs(ctx: click.Context, specs: Sequence[str], requirements: Sequen
                           click.core.ParameterSource.ENVIRONMENT)
     targets: list[Target] = []
     warnings: list[str] = []
+    files: list[Path] = [*([pyproject] if pyproject is not None else [])]
     for spec in specs:
         dep = replace(make_dependency(spec, "command line", None), origin_file=None)
         targets.append(_target(dep, index_root(index_url)))
     for path in requirements:
         rf = read_requirements(path)
         warnings += rf.warnings
+        files += [Path(f) for f in rf.files]
         url = index_url if explicit or not rf.index_url else rf.index_url
         if rf.extra_index_urls:
             warnings.append(f"{path}: --extra-index-url is ignored: only {index_root(url)} is "
@@ -207,7 +210,7 @@ def gather_inputs(ctx: click.Context, specs: Sequence[str], requirements: Sequen
 
         found = installed_distributions(list(paths) or None)
         targets += [_target(d, index_root(index_url)) for d in found]
-    return Inputs(tuple(targets), tuple(warnings))
+    return Inputs(tuple(targets), tuple(warnings), tuple(files))
 
 
 def check_targets(targets: Sequence[Target], settings: Settings, *,

@@ -234,6 +234,10 @@ def lock(ctx: click.Context, specs: tuple[str, ...], requirements: tuple[Path, .
     if not specs and not requirements:
         raise UsageError("nothing to lock: give SPEC... or -r FILE")
     inputs = gather_inputs(ctx, specs, requirements, None, (), False, False, (), settings.index_url)
+    # again with every file read (-r/-c includes too): an output never replaces one
+    for path, what in ((output, "--output"), (trace_file, "--trace")):
+        if path is not None:
+            check_output(path, inputs.files, what)
     roots, sources = _roots(inputs.targets)
     for warning in inputs.warnings:
         click.echo(f"warning: {warning}", err=True)

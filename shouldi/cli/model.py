@@ -7,6 +7,11 @@ calibrated probability) with a plain-language review priority; ``install`` and `
 them only for a model with measured skill (``model info`` says whether, and why).
 ``accuracy`` is the time-split assessment (train on the past, test on later uploads of new
 projects) beside the baselines; ``--holdout`` scores a labelled file with the model as it is.
+
+Lifecycle: every ``train`` is recorded as a run in an MLflow tracking store
+(:mod:`shouldi.risk_model.tracking`; the ``[tracking]`` extra) and the archive names its run
+(``info``); ``runs`` lists and compares them; ``drift`` compares recent scan records with the
+training distribution kept in the archive (:func:`shouldi.risk_model.drift.check_drift`).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ _CUTOFF = "2022-01-01"  # shouldi.risk_model.assess.DEFAULT_CUTOFF (not imported
 
 if TYPE_CHECKING:
     from shouldi.risk_model import RiskModel
+    from shouldi.risk_model.tracking import RunSummary, Tracker
     from shouldi.settings import Settings
 
 __all__ = ["model"]
@@ -33,6 +39,9 @@ __all__ = ["model"]
 _FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
                        show_default=True)
 _FILE = click.Path(dir_okay=False, path_type=Path)
+_TRACKING = click.option("--tracking-uri", envvar="MLFLOW_TRACKING_URI", metavar="URI",
+                         help="MLflow tracking store: a SQLite file path or a URI (default: "
+                              "mlflow.db in the user data dir; also $MLFLOW_TRACKING_URI).")
 
 
 def _model_path(path: Path | None) -> Path:
@@ -90,24 +99,74 @@ _FEATURE_SETS = {"history": _history_features, "code": _code_features, "all": _a
               show_default=True, help="Which columns the model reads (history: no code features).")
 @click.option("--cutoff", default=_CUTOFF, show_default=True, metavar="DATE",
               help="Time split: train on releases whose window closed before DATE, test on later uploads.")
+@_TRACKING
 def train_command(features: Path, output: Path, estimator: str, params: tuple[str, ...],
-                  feature_set: str, cutoff: str) -> None:
-    """Train on FEATURES (a `shouldi dataset build` output with `label` and `date` columns)."""
-    from shouldi.risk_model import load_table, parse_params, save_model, train
+                  feature_set: str, cutoff: str, tracking_uri: str | None) -> None:
+    """Train on FEATURES (a `shouldi dataset build` output with `label` and `date` columns).
+
+    The run is recorded in the tracking store (parameters, metrics, training data and archive
+    sha256, skill), when the tracking extra is installed.
+    """
+    from shouldi.risk_model import load_table, parse_params, train
     from shouldi.risk_model.archive import archive_kind
     from shouldi.risk_model.describe import assessment_text
+    from shouldi.risk_model.tracking import NOT_INSTALLED, open_tracker
 
     archive_kind(output)  # refuse a bad extension before the work
     parsed = parse_params(params)
+    tracker = open_tracker(tracking_uri)  # a store that cannot be used: exit 2 before the work
     table = load_table(features, _FEATURE_SETS[feature_set]())
     trained = train(table, estimator, parsed, cutoff=cutoff)
-    save_model(trained, output)
+    if tracker is None:
+        _save(trained, output)
+        click.echo(f"note: {NOT_INSTALLED}", err=True)
+    else:
+        _save_tracked(trained, output, tracker, {"estimator": estimator, "feature_set": feature_set,
+                                                 "cutoff": cutoff, "features": len(trained.features),
+                                                 **{f"param.{k}": v for k, v in parsed.items()}})
     m = trained.manifest
     data = m["training_data"]
     click.echo(f"trained {estimator} on {data['rows']} releases ({data['positives']} positive) "
                f"from {data['projects']} projects; {len(trained.features)} features ({feature_set})")
     click.echo(assessment_text(m["metrics"]))
     click.echo(f"saved {output}")
+    if "tracking" in m:
+        click.echo(f"run {m['tracking']['run_id']} recorded in {m['tracking']['store']}")
+
+
+def _save(trained: RiskModel, output: Path) -> None:
+    from shouldi.risk_model import save_model
+
+    save_model(trained, output)
+
+
+def _save_tracked(trained: RiskModel, output: Path, tracker: Tracker, params: dict[str, object]) -> None:
+    """Start the run, name it in the manifest, save, then finish the run with the archive's
+    sha256 (FAILED, and the error raised, when saving fails)."""
+    from shouldi.risk_model.data import file_sha256
+    from shouldi.risk_model.tracking import flatten_metrics
+
+    m = trained.manifest
+    data = m["training_data"]
+    run_id = tracker.start(f"train {m['estimator']['name']} on {data['file']}")
+    m["tracking"] = {"run_id": run_id, "store": tracker.uri, "experiment": tracker.experiment_id}
+    skill = m["metrics"].get("skill") or {}
+    tracker.log(run_id, params=params,
+                metrics={**flatten_metrics(m["metrics"].get("time_split") or {}),
+                         "training.rows": data["rows"], "training.positives": data["positives"],
+                         "training.projects": data["projects"]},
+                tags={"shouldi.data_sha256": data["sha256"], "shouldi.data_file": data["file"],
+                      "shouldi.version": m["versions"]["shouldi"],
+                      "shouldi.skilled": bool(skill.get("skilled")),
+                      "shouldi.skill_reason": skill.get("reason", "")})
+    try:
+        _save(trained, output)
+    except BaseException:
+        tracker.finish(run_id, ok=False)
+        raise
+    tracker.log(run_id, tags={"shouldi.archive_sha256": file_sha256(output),
+                              "shouldi.archive_file": output.name})
+    tracker.finish(run_id)
 
 
 @model.command("accuracy")
@@ -228,12 +287,147 @@ def predict(model_path: Path | None, specs: tuple[str, ...], dataset: Path | Non
 @click.argument("model_file", required=False, type=_FILE)
 @_FORMAT
 def info(model_file: Path | None, fmt: str) -> None:
-    """Show a model file's verified manifest (default: the shipped model)."""
+    """Show a model file's verified manifest (default: the shipped model) and the run it came from."""
     from shouldi.risk_model.describe import manifest_text
 
     loaded = _load(model_file)
     if fmt == "json":
-        data = {**loaded.manifest, "shown": {"skilled": loaded.skill.skilled, "reason": loaded.skill.reason}}
+        data = {**loaded.manifest, "shown": {"skilled": loaded.skill.skilled, "reason": loaded.skill.reason},
+                "run": _run_of(loaded.manifest)}
         click.echo(json.dumps(data, indent=2, allow_nan=False))
     else:
         click.echo(manifest_text(loaded.manifest))
+        click.echo(f"  training run: {_run_of(loaded.manifest) or 'none recorded (trained without tracking)'}")
+
+
+def _run_of(manifest: dict[str, Any]) -> str | None:
+    tracked = manifest.get("tracking")
+    if not isinstance(tracked, dict) or not tracked.get("run_id"):
+        return None
+    return f"{tracked['run_id']} in {tracked.get('store')}"
+
+
+_COMPARED = ("time_project.model.roc_auc", "time_project.margin", "time.model.roc_auc")
+
+
+def _runs_text(runs: Sequence[RunSummary]) -> str:
+    if not runs:
+        return "no training runs recorded"
+    keys = [k for k in _COMPARED if any(k in r.metrics for r in runs)]
+    rows = [("RUN", "STARTED", "STATUS", "ESTIMATOR", "ROWS", "SKILLED", *keys, "DATA SHA256")]
+    for r in runs:
+        skilled = "?" if r.skilled is None else "yes" if r.skilled else "no"
+        rows.append((r.run_id, r.started, r.status, r.params.get("estimator", ""),
+                     str(int(r.metrics.get("training.rows", 0))), skilled,
+                     *(f"{r.metrics[k]:.3f}" if k in r.metrics else "-" for k in keys),
+                     (r.data_sha256 or "")[:16]))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+                     for row in rows)
+
+
+@model.command("runs")
+@_TRACKING
+@click.option("--limit", type=click.IntRange(1, 10000), default=50, show_default=True)
+@_FORMAT
+def runs(tracking_uri: str | None, limit: int, fmt: str) -> None:
+    """List and compare the recorded training runs, newest first."""
+    from shouldi.risk_model.tracking import list_runs, open_tracker
+
+    tracker = open_tracker(tracking_uri)
+    if tracker is None:
+        raise UsageError("model runs needs the tracking extra: pip install 'shouldi[tracking]'")
+    found = list_runs(tracker, limit)
+    if fmt == "json":
+        click.echo(json.dumps({"store": tracker.uri, "runs": [r.to_json() for r in found]},
+                              indent=2, allow_nan=False))
+    else:
+        click.echo(f"store: {tracker.uri}")
+        click.echo(_runs_text(found))
+
+
+@model.command("drift")
+@click.option("--model", "model_path", type=_FILE, help="Model file (default: the shipped model).")
+@click.argument("recent", nargs=-1, required=True, type=_FILE)
+@click.option("--threshold", type=click.FloatRange(0.0, 100.0), default=0.2, show_default=True,
+              callback=lambda _c, _p, v: _finite(v, "--threshold"),
+              help="PSI above which a feature has drifted (exit 1).")
+@_FORMAT
+def drift(model_path: Path | None, recent: tuple[Path, ...], threshold: float, fmt: str) -> None:
+    """Compare RECENT scan records (.csv/.jsonl/.sqlite) with the model's training data.
+
+    \b
+    Per feature (by column name): PSI over the training deciles and a KS statistic at those
+    edges. Exit codes: 0 no feature over --threshold; 1 some feature over it; 2 bad input.
+    """
+    from shouldi.risk_model.drift import check_drift
+
+    loaded = _load(model_path)
+    records = _recent_records(recent)
+    columns = _columns(records, loaded.features)
+    if not columns:
+        raise UsageError(f"none of the model's {len(loaded.features)} feature columns is in "
+                         f"{', '.join(map(str, recent))} (is it a `shouldi scan -o` or "
+                         "`dataset build` output?)")
+    report = check_drift(loaded.ranges, columns, len(records), threshold)
+    if report.measured == 0:
+        raise UsageError(f"no feature of the model is known in any recent record ({len(records)} "
+                         "records): nothing to compare")
+    if fmt == "json":
+        click.echo(json.dumps({"model": str(_model_path(model_path)), "run": _run_of(loaded.manifest),
+                               **report.to_json()}, indent=2, allow_nan=False))
+    else:
+        click.echo(_drift_text(report))
+    if report.over:
+        sys.exit(1)
+
+
+def _finite(value: float, what: str) -> float:
+    import math
+
+    if not math.isfinite(value):  # nan compares false with both bounds of FloatRange
+        raise click.BadParameter(f"{value} is not a finite number", param_hint=what)
+    return value
+
+
+def _recent_records(paths: Sequence[Path]) -> list[dict[str, Any]]:
+    from shouldi.sources import open_source
+
+    records: list[dict[str, Any]] = []
+    for path in paths:
+        if not path.is_file():
+            raise UsageError(f"{path}: no such file")
+        records += [dict(r) for r in open_source(path).read()]
+    if not records:
+        raise UsageError(f"{', '.join(map(str, paths))}: no records")
+    return records
+
+
+def _columns(records: Sequence[dict[str, Any]], features: Sequence[str]) -> dict[str, Any]:
+    """Recent values by feature, for the features some record has (others are unknown)."""
+    from shouldi.risk_model.data import records_matrix
+    from shouldi.risk_model.errors import TrainingDataError
+
+    present = [f for f in features if any(f in r for r in records)]
+    try:
+        x = records_matrix(records, present)
+    except TrainingDataError as e:
+        raise UsageError(f"recent records: {e}") from e
+    return {f: x[:, j] for j, f in enumerate(present)}
+
+
+def _drift_text(report: Any) -> str:
+    lines = [f"{report.records} recent records; PSI threshold {report.threshold:g}; "
+             f"{report.measured} of {len(report.features)} features measured"]
+    for f in sorted(report.features, key=lambda f: -1.0 if f.psi is None else f.psi, reverse=True):
+        if f.psi is None:
+            lines.append(f"  {'':>8}  {f.name}: {f.note}")
+            continue
+        flag = "  DRIFT" if f.over else ""
+        lines.append(f"  PSI {f.psi:6.3f}  KS {f.ks:5.3f}  {f.name} ({f.recent_known} known, unknown "
+                     f"{100 * f.recent_unknown_share:.0f}% vs {100 * f.training_unknown_share:.0f}% "
+                     f"in training){flag}")
+    over = report.over
+    lines.append(f"drift over the threshold: {', '.join(over)}" if over else
+                 "no feature over the threshold")
+    return "\n".join(lines)

@@ -28,6 +28,7 @@ from shouldi.cli.inputs import (
     with_dependencies,
 )
 from shouldi.cli.options import RequirementSpecType, scan_options, trace_option
+from shouldi.distributed.option import dask_option
 from shouldi.verdict import Verdict, exit_code_for
 
 if TYPE_CHECKING:
@@ -83,6 +84,7 @@ def _summary(checked: Sequence[Checked], written: int | None) -> str:
 @click.argument("specs", nargs=-1, type=RequirementSpecType())
 @input_options
 @scan_options
+@dask_option
 @trace_option
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Record one row per release here: .csv, .jsonl or .sqlite (resumable).")
@@ -109,6 +111,10 @@ def scan(ctx: click.Context, specs: tuple[str, ...], requirements: tuple[Path, .
             check_output(path, given, what)
     inputs = gather_inputs(ctx, specs, requirements, pyproject, groups, all_groups, installed,
                            paths, settings.index_url)
+    # again with every file read (-r/-c includes too): an output never replaces one
+    for path, what in ((output, "--output"), (trace_file, "--trace")):
+        if path is not None:
+            check_output(path, inputs.files, what)
     trace = trace_file is not None
     if output is None:
         inputs = _with_tree(ctx, inputs, settings)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from shouldi.cli.options import scan_options
+from shouldi.errors import UsageError
 
 if TYPE_CHECKING:
     from shouldi.settings import Settings
@@ -59,6 +60,13 @@ def serve(host: str, port: int, upstream: str | None, workers: int, token_file: 
     curl -d '{"specs": ["requests"]}' http://127.0.0.1:8080/v1/check
     OpenAPI: http://127.0.0.1:8080/openapi.json
     """
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as e:  # the [serve] extra
+        raise UsageError(f"shouldi serve needs FastAPI and uvicorn ({e.name} is not installed): "
+                         "pip install fastapi 'uvicorn[standard]', or install shouldi from its "
+                         "source with the extra: pip install '.[serve]'") from e
     from shouldi.service.config import ServiceConfig, read_token, token_file_warning
     from shouldi.service.run import run
     from shouldi.settings import check_index_url

@@ -67,7 +67,8 @@ def _environment() -> jinja2.Environment:
     try:
         import jinja2
     except ImportError as e:  # the [report] extra; safety also brings it
-        raise ReportError("shouldi report needs jinja2: pip install 'shouldi[report]'") from e
+        raise ReportError("shouldi report needs jinja2: pip install jinja2, or install shouldi "
+                          "from its source with the extra: pip install '.[report]'") from e
     return jinja2.Environment(
         loader=jinja2.PackageLoader("shouldi.report", "templates"),
         autoescape=True,

@@ -17,6 +17,10 @@ Bandit has no parallel mode, so large trees are split into size-balanced chunks,
 process each, and the JSON reports merged. :func:`prestart` starts a bandit interpreter
 ahead of need (a :class:`~shouldi.scanners._procs.Spares`): it imports bandit while the
 package downloads, and the first chunk runs in it, the same program with the same arguments.
+
+Large modules that are only literal data are not given to bandit (its time is quadratic in a
+literal's size; :mod:`shouldi.scanners.literal_data`): each is named in the check's warnings
+and counted (``counts["literal_data_files"]``); the heuristics scan them.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from shouldi.results import CheckResult, Finding, Severity, Status
 from shouldi.scanners._procs import Spares, run_all
 from shouldi.scanners.errors import ScannerError, ToolFailed
 from shouldi.scanners.interface import path_weight
+from shouldi.scanners.literal_data import is_literal_data
 
 __all__ = ["BanditScanner", "plan_chunks", "prestart"]
 
@@ -116,15 +121,17 @@ class BanditScanner:
         tool_version = _bandit_version()
         try:
             files = list(_python_files(tree))
-            if not files:
+            data = [(n, size) for n, size in files if is_literal_data(tree / n, size)]
+            files = [f for f in files if f not in data]
+            if not files and not data:
                 return CheckResult(
                     check=self.name, status=Status.OK, reason="no Python files to scan",
                     counts=_empty_counts(), tool_version=tool_version,
                     duration_s=time.monotonic() - start,
                 )
-            chunks = plan_chunks(files, self.workers, self.single_process_below)
-            reports = self._run(tree, chunks)
-            result = _merge(reports, tree, len(files))
+            chunks = plan_chunks(files, self.workers, self.single_process_below) if files else []
+            reports = self._run(tree, chunks) if chunks else []
+            result = _merge(reports, tree, len(files) + len(data), data)
         except ScannerError as err:
             result = CheckResult(check=self.name, status=Status.ERROR, reason=str(err))
         except OSError as err:
@@ -194,7 +201,7 @@ def _parse(code: int, out: bytes, err: bytes) -> dict[str, Any]:
 
 def _empty_counts() -> dict[str, int]:
     counts = {f"{s}_{c}": 0 for s in _LEVELS for c in _LEVELS}
-    counts.update(loc=0, files=0, skipped_files=0, nosec=0)
+    counts.update(loc=0, files=0, skipped_files=0, nosec=0, literal_data_files=0)
     return counts
 
 
@@ -202,11 +209,15 @@ def _normalise(name: str) -> str:
     return os.path.normpath(name).replace(os.sep, "/")
 
 
-def _merge(reports: list[dict[str, Any]], tree: Path, file_count: int) -> CheckResult:
+def _merge(reports: list[dict[str, Any]], tree: Path, file_count: int,
+           data: Sequence[tuple[str, int]] = ()) -> CheckResult:
     counts = _empty_counts()
     counts["files"] = file_count
+    counts["literal_data_files"] = len(data)
     findings: list[Finding] = []
-    warnings: list[str] = []
+    warnings = [f"bandit skipped {name}: {size // 1024} KB of literal data only, no code (bandit's "
+                "time grows quadratically with a literal's size); the heuristics scanned it"
+                for name, size in data]
     lines_cache: dict[str, list[str]] = {}
     for report in reports:
         counts["loc"] += int(report.get("metrics", {}).get("_totals", {}).get("loc", 0))
@@ -224,8 +235,9 @@ def _merge(reports: list[dict[str, Any]], tree: Path, file_count: int) -> CheckR
                 counts["nosec"] += 1
     findings.sort(key=lambda f: (f.file or "", f.line or 0, f.rule))
     status, reason = Status.OK, None
-    if counts["skipped_files"] >= file_count:
-        status, reason = Status.ERROR, f"bandit could parse none of the {file_count} Python files"
+    given = file_count - len(data)  # the files bandit was given
+    if given and counts["skipped_files"] >= given:
+        status, reason = Status.ERROR, f"bandit could parse none of the {given} Python files"
     return CheckResult(check="bandit", status=status, findings=tuple(findings), reason=reason,
                        counts=counts, warnings=tuple(sorted(warnings)))
 

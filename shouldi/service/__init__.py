@@ -10,8 +10,8 @@
 - :mod:`.middleware`: access log, token, body limit; :mod:`.app`: routes and errors
   (:mod:`.errors`); :mod:`.run`: uvicorn.
 
-FastAPI and uvicorn are the ``serve`` extra (``pip install 'shouldi[serve]'``); nothing
-else in shouldi imports this package. Using it::
+FastAPI and uvicorn are the ``serve`` extra (``pip install '.[serve]'`` from shouldi's source:
+the name on PyPI is another project); nothing else in shouldi imports this package. Using it::
 
     shouldi serve --port 8080                       # upstream: --index-url (PyPI by default)
     pip install --index-url http://127.0.0.1:8080/simple/ requests

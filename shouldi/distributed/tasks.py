@@ -1,0 +1,106 @@
+"""What runs on a Dask worker, and how its answers travel back.
+
+A task is :func:`run_batch`: a few requests, the run's :class:`~shouldi.settings.Settings`
+and the client's shouldi version. It runs the real flow, :func:`shouldi.api.answer_async`
+(``asyncio.run`` in the worker's task thread), with the same settings minus the scheduler,
+so the worker's own caches (its ``cache_dir``, its user cache dir by default) and its own
+local advisory store are used, and never a package's code (the same flow as a local run).
+
+Answers go back as JSON (:func:`encode`): the report in the answer cache's codec form
+(:mod:`shouldi.cache.codec`, strict dacite on the way back), so what the client rebuilds is
+the frozen dataclass a local run produces, and a worker with other classes cannot smuggle
+in other types. A worker refuses to run when it cannot answer as the client would
+(:func:`check_worker`): another shouldi version, or a daemonic worker process (Dask's
+default), which may not start the scanner processes the flow needs.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import platform
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from shouldi import __version__
+from shouldi.api import Answer, Request
+from shouldi.cache.codec import from_json, to_json
+from shouldi.distributed.errors import ClusterUnfitError
+from shouldi.errors import UsageError
+from shouldi.results import Release, Severity
+from shouldi.settings import Settings
+from shouldi.verdict.report import PackageReport, Reason, Verdict
+
+__all__ = ["DAEMON_FIX", "check_worker", "decode", "encode", "not_run", "run_batch", "worker_facts"]
+
+DAEMON_FIX = ("start workers with DASK_DISTRIBUTED__WORKER__DAEMON=False (or `dask worker "
+              "--no-nanny`): a daemonic worker process may not start shouldi's scanner processes")
+
+
+def worker_facts() -> dict[str, Any]:
+    """What the client checks of every worker before sending it work."""
+    return {"shouldi": __version__, "daemon": multiprocessing.current_process().daemon,
+            "python": platform.python_version(), "pid": os.getpid()}
+
+
+def check_worker(facts: Mapping[str, Any], where: str, client_version: str) -> None:
+    """:class:`ClusterUnfitError` when a worker would not answer as this client would."""
+    if facts.get("shouldi") != client_version:
+        raise ClusterUnfitError(f"Dask worker {where} runs shouldi {facts.get('shouldi')}, this "
+                                f"client {client_version}: install the same shouldi on every worker")
+    if facts.get("daemon"):
+        raise ClusterUnfitError(f"Dask worker {where} is a daemonic process: {DAEMON_FIX}")
+
+
+def run_batch(requests: Sequence[Request], settings: Settings,
+              recorded: frozenset[tuple[str, str, str]], client_version: str) -> list[dict[str, Any]]:
+    """The Dask task: answer ``requests`` here, with the flow; JSON answers (:func:`encode`)."""
+    import asyncio
+
+    from shouldi.api import answer_async
+
+    check_worker(worker_facts(), "running this task", client_version)
+    here = settings.replace(dask_scheduler=None)
+    answers = asyncio.run(answer_async(list(requests), here, recorded=recorded))
+    return [encode(a) for a in answers]
+
+
+def encode(answer: Answer) -> dict[str, Any]:
+    r = answer.request
+    request = {"spec": r.spec, "hashes": sorted(r.hashes), "index_url": r.index_url,
+               "planned": to_json(r.planned) if r.planned is not None else None}
+    return {"request": request, "report": to_json(answer.report),
+            "reused_from": answer.reused_from, "recorded": answer.recorded}
+
+
+def decode(data: Mapping[str, Any]) -> Answer:
+    """An :class:`Answer` from :func:`encode`'s output; ``ValueError`` when it does not fit."""
+    try:
+        r = data["request"]
+        planned = from_json(Release, r["planned"]) if r["planned"] is not None else None
+        request = Request(str(r["spec"]), frozenset(str(h) for h in r["hashes"]),
+                          None if r["index_url"] is None else str(r["index_url"]), planned)
+        reused = data["reused_from"]
+        return Answer(request, from_json(PackageReport, data["report"]),
+                      None if reused is None else float(reused), None, bool(data["recorded"]))
+    except (KeyError, TypeError) as e:
+        raise ValueError(f"not an encoded answer: {e}") from e
+
+
+def _name(spec: str) -> str:
+    from shouldi.index import parse_spec
+
+    try:
+        return str(parse_spec(spec).name)
+    except UsageError:
+        return spec.strip()
+
+
+def not_run(request: Request, why: str) -> Answer:
+    """The answer of a request no worker could answer: "could not check" (``error``, never
+    allowable), never a gap."""
+    reason = Reason("dask", Severity.HIGH, f"not checked: {why}", None, Verdict.ERROR,
+                    allowable=False)
+    name = request.planned.name if request.planned else _name(request.spec)
+    # No version: no record is written for it, so a resumed scan checks it again.
+    return Answer(request, PackageReport(name, None, Verdict.ERROR, (reason,), {}, request.spec))

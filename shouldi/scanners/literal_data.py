@@ -1,0 +1,80 @@
+"""Modules that are only literal data, which bandit is not given.
+
+Bandit's time grows quadratically with the size of a literal (PyCQA/bandit#484, #505): on
+faker 40.63.0's ``faker/decode/codes.py`` (770 KB, one 65,536-string tuple) one bandit
+process runs for more than 300 s, so the whole package's bandit check timed out and a
+mainstream package got ``error``. Such a module holds no code: nothing bandit looks for (calls,
+imports, subprocesses, SQL built from strings...) can be in it, only the literal strings its
+string tests would read (a string assigned to a name like ``password``). So a large module
+whose every statement is a docstring or an assignment of a literal to plain names is left out
+of bandit's files and *said* (the check's warnings name each file, its size and why); our
+heuristics still parse and scan it (their blob and long-line rules read literals).
+
+"Literal" is what :func:`ast.literal_eval` accepts: constants, containers of them, signed
+numbers; no names, calls, attributes, f-strings or comprehensions. The test parses the file
+(the heuristics parse it too); a file that does not parse is not data and goes to bandit,
+which reports it.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+__all__ = ["LITERAL_DATA_MIN_SIZE", "is_literal_data"]
+
+#: Smaller modules cost bandit little: they are scanned whatever they hold.
+LITERAL_DATA_MIN_SIZE = 100 * 1024
+
+_CONTAINERS = (ast.Tuple, ast.List, ast.Set)
+
+
+def _literal(node: ast.expr) -> bool:
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, ast.Constant):
+            continue
+        if isinstance(n, _CONTAINERS):
+            stack.extend(n.elts)
+        elif isinstance(n, ast.Dict):
+            if any(k is None for k in n.keys):  # {**other}
+                return False
+            stack.extend(k for k in n.keys if k is not None)
+            stack.extend(n.values)
+        elif isinstance(n, ast.UnaryOp) and isinstance(n.op, (ast.USub, ast.UAdd)) and (
+                isinstance(n.operand, ast.Constant)):
+            continue
+        else:
+            return False
+    return True
+
+
+def _plain_target(target: ast.expr) -> bool:
+    if isinstance(target, ast.Name):
+        return True
+    return isinstance(target, (ast.Tuple, ast.List)) and all(_plain_target(t) for t in target.elts)
+
+
+def _data_statement(stmt: ast.stmt) -> bool:
+    if isinstance(stmt, ast.Expr):
+        return isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str)
+    if isinstance(stmt, ast.Assign):
+        return all(_plain_target(t) for t in stmt.targets) and _literal(stmt.value)
+    if isinstance(stmt, ast.AnnAssign):
+        # the annotation is evaluated at import: it must be a literal or a plain name too
+        annotation_ok = isinstance(stmt.annotation, (ast.Name, ast.Constant))
+        return (isinstance(stmt.target, ast.Name) and annotation_ok and stmt.value is not None
+                and _literal(stmt.value))
+    return False
+
+
+def is_literal_data(path: Path, size: int) -> bool:
+    """Whether the module at ``path`` (``size`` bytes) is large and nothing but literal data."""
+    if size < LITERAL_DATA_MIN_SIZE:
+        return False
+    try:
+        module = ast.parse(path.read_bytes(), filename=str(path))
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OSError):
+        return False
+    return bool(module.body) and all(_data_statement(s) for s in module.body)
