@@ -87,7 +87,7 @@ def test_build_on_real_pypi(tmp_path: Path) -> None:
     (row,) = open_source(output).read()
     assert (row["name"], row["version"], row["label"]) == ("six", "1.16.0", 0)
     assert row["bandit.status"] == "ok" and row["bandit.loc"] > 500
-    assert row["artifact_filename"] == "six-1.16.0.tar.gz"
+    assert row["artifact_filename"] == "six-1.16.0-py2.py3-none-any.whl"  # what pip installs
     # as of its upload (2021-05-05): six had 30-odd releases, the last one (1.15.0) in 2020
     assert row["history.status"] == "ok" and 25 <= row["history.prior_releases"] <= 40
     assert 300 <= row["history.days_since_previous"] <= 500 and row["history.newer_existed"] == 0
