@@ -145,3 +145,29 @@ def test_bandit_in_a_spare_gives_the_same_result(tmp_path):
     assert (warm.status, warm.findings, warm.counts, warm.warnings) == (
         cold.status, cold.findings, cold.counts, cold.warnings)
     assert {f.rule for f in warm.findings} >= {"B307", "B404"}
+
+
+WARM = textwrap.dedent("""
+    import json, sys
+    from shouldi.cli.main import main
+    sys.argv = ["shouldi", "install", "cleanpkg==1.0.0", "--no-deps", "--index-url", sys.argv[1],
+                "--cache-dir", sys.argv[2], "--no-pip-audit", "--no-safety-cli", "--no-osv", "-q"]
+    try:
+        main()
+    except SystemExit as e:
+        code = e.code
+    heavy = ["shouldi.flow", "shouldi.scanners", "shouldi.inputs", "httpx", "sklearn"]
+    print(json.dumps({"exit": code, "imported": [m for m in heavy if m in sys.modules]}))
+""")
+
+
+def test_a_reused_answer_imports_neither_the_flow_nor_the_inputs(local_index, tmp_path):
+    """The warm path (the answer given a moment ago) costs what printing it costs."""
+    env = {**os.environ, "SHOULDI_DATA_DIR": str(tmp_path / "data")}
+    runs = [subprocess.run([sys.executable, "-c", WARM, local_index.url, str(tmp_path / "cache")],
+                           capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+            for _ in range(2)]
+    cold, warm = (json.loads(r.stdout.strip().splitlines()[-1]) for r in runs)
+    assert cold["exit"] == warm["exit"] == 0, runs[0].stderr
+    assert "shouldi.flow" in cold["imported"]  # the first run checked
+    assert warm["imported"] == []

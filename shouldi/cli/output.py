@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shouldi.errors import UsageError
-from shouldi.inputs.files import same_file
 
 if TYPE_CHECKING:
     from shouldi.api import Answer
@@ -25,6 +24,7 @@ __all__ = ["check_output", "write_output", "write_trace"]
 
 def check_output(path: Path, inputs: Iterable[Path], what: str = "--output") -> None:
     """Refuse an output path that is an input, or exists and is not a regular file."""
+    from shouldi.inputs.files import same_file  # the inputs package: only when an output is named
     for source in inputs:
         if same_file(path, source):
             raise UsageError(f"{what} {path} is also an input: writing it would replace that file")
