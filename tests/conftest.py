@@ -16,7 +16,9 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
+import socket
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,6 +153,36 @@ def _own_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     developer's, and is absent unless the test fills it."""
     monkeypatch.setenv("SHOULDI_DATA_DIR", str(tmp_path_factory.mktemp("data")))
     monkeypatch.delenv("SHOULDI_ADVISORY_DB", raising=False)
+
+
+def _is_local_or_literal(host: object) -> bool:
+    if host in (None, "", b"", "localhost", b"localhost"):
+        return True
+    text = host.decode() if isinstance(host, bytes) else str(host)
+    try:
+        ipaddress.ip_address(text.split("%", 1)[0])
+    except ValueError:
+        return text.endswith(".localhost")
+    return True  # an address literal: no name is looked up
+
+
+@pytest.fixture(autouse=True)
+def _no_internet(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test but an ``online`` one resolves a host name: this process's name lookups are
+    refused as an unknown name would be (the tests' servers are on 127.0.0.1). Real host names
+    in hermetic tests are data (URLs inside scanned code, a default index compared as text),
+    never contacted; this guard is what says so."""
+    if request.node.get_closest_marker("online") is not None:
+        return
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if not _is_local_or_literal(host):
+            raise socket.gaierror(socket.EAI_NONAME,
+                                  f"hermetic test: no name lookup for {host!r} (mark it online)")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
 @pytest.fixture(autouse=True)

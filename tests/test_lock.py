@@ -136,8 +136,9 @@ def test_lock_text_keeps_credentials_out_and_refuses_two_versions(index, tmp_pat
     text = lock_text([answer("six", "1.0")], target="CPython 3.11 on linux x86_64",
                      index_url="https://user:token@mirror.example/simple/", command="shouldi lock six")
     assert "--index-url https://mirror.example/simple/\n" in text and "token" not in text
-    pypi = lock_text([answer("six", "1.0")], target="t", index_url="https://pypi.org/simple/",
-                     command="c")
+    from shouldi.index.spec import PYPI_SIMPLE_URL
+
+    pypi = lock_text([answer("six", "1.0")], target="t", index_url=PYPI_SIMPLE_URL, command="c")
     assert "--index-url" not in pypi
     from shouldi.errors import UsageError
 

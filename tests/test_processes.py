@@ -270,3 +270,12 @@ def test_shouldi_scan_under_a_long_tmpdir_is_not_an_error(local_index, tmp_path,
     row = next(line for line in done.stdout.splitlines() if line.startswith("zq-tiny"))
     assert row.split()[2] != "error", done.stdout
     assert list(long_tmp.iterdir()) == []  # scratch dirs made there are gone
+
+
+def test_hermetic_tests_cannot_look_up_a_host_name():
+    """conftest's guard: a name lookup outside an ``online`` test fails as an unknown name."""
+    import socket
+
+    with pytest.raises(socket.gaierror, match="hermetic test"):
+        socket.getaddrinfo("pypi.org", 443)
+    assert socket.getaddrinfo("127.0.0.1", 80)
