@@ -22,3 +22,16 @@ def test_serve_without_its_extra(monkeypatch, tmp_path, missing):
     (line,) = result.stderr.splitlines()
     assert f"{missing} is not installed" in line and "'.[serve]'" in line
     assert "shouldi[" not in line
+
+
+def test_no_message_names_the_other_projects_extras():
+    """Every 'install the extra' message says how to install it from source ('.[x]')."""
+    from pathlib import Path
+
+    import shouldi
+
+    root = Path(shouldi.__file__).parent
+    said = [f"{p.relative_to(root)}:{n}" for p in root.rglob("*.py")
+            for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+            if "install 'shouldi[" in line or 'install "shouldi[' in line]
+    assert said == []

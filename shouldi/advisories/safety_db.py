@@ -29,7 +29,7 @@ from shouldi.results import Advisory, AdvisoryAnswer, Status, VulnId
 __all__ = ["SafetyDb", "SafetyDbSource", "locate_safety_db", "pyup_id"]
 
 SOURCE = "safety-db"
-# Not "pip install 'shouldi[safety-db]'": the name shouldi on PyPI is another project.
+# Not the extra by its PyPI name: "shouldi" on PyPI is another project.
 _NOT_INSTALLED = "safety-db is not installed (optional, CC BY-NC-SA: `pip install safety-db`)"
 
 

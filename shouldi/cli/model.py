@@ -336,7 +336,8 @@ def runs(tracking_uri: str | None, limit: int, fmt: str) -> None:
 
     tracker = open_tracker(tracking_uri)
     if tracker is None:
-        raise UsageError("model runs needs the tracking extra: pip install 'shouldi[tracking]'")
+        raise UsageError("model runs needs the tracking extra: pip install mlflow-skinny sqlalchemy "
+                         "alembic, or from shouldi's source: pip install '.[tracking]'")
     found = list_runs(tracker, limit)
     if fmt == "json":
         click.echo(json.dumps({"store": tracker.uri, "runs": [r.to_json() for r in found]},

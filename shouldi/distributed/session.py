@@ -82,7 +82,8 @@ class DaskSession:
             distributed = importlib.import_module("distributed")
         except ImportError as e:
             raise ClusterUnfitError("--dask-scheduler needs the dask extra: pip install "
-                                    "'shouldi[dask]'") from e
+                                    "'dask[distributed]', or from shouldi's source: pip "
+                                    "install '.[dask]'") from e
         workers = local_workers(self.address)
         try:
             if workers is not None:

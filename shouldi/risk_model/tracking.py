@@ -55,7 +55,8 @@ __all__ = ["EXPERIMENT", "NOT_INSTALLED", "RunSummary", "Tracker", "TrackingErro
 
 EXPERIMENT = "shouldi-risk-model"
 NOT_INSTALLED = ("the training run was not recorded: tracking needs the tracking extra "
-                 "(pip install 'shouldi[tracking]')")
+                 "(pip install mlflow-skinny sqlalchemy alembic, or from shouldi's source: pip install "
+                 "'.[tracking]')")
 _KEY = re.compile(r"[^A-Za-z0-9_\-. /]")
 
 
