@@ -25,6 +25,7 @@ from __future__ import annotations
 import itertools
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -111,6 +112,22 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
     conn.execute("COMMIT")
 
 
+def _wal(conn: sqlite3.Connection, timeout: float) -> None:
+    """Switch the file to WAL mode. SQLite does not apply the busy timeout to this switch:
+    when another process is creating the same file at that moment it says "database is
+    locked" at once, so wait and try again, up to ``timeout``, unless it is already WAL."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
+
+
 class SqliteSource:
     """An SQLite file of records; ``timeout`` is how long a writer waits for another."""
 
@@ -141,7 +158,7 @@ class SqliteSource:
             if create and st is not None and st.st_size:
                 _check_ours(conn, self.path)  # before the first change, even the journal mode
             if create:  # WAL persists in the file; readers never change someone's database
-                conn.execute("PRAGMA journal_mode=WAL")
+                _wal(conn, self.timeout)
                 with _transaction(conn):
                     for statement in _SCHEMA:
                         conn.execute(statement)
