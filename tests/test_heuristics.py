@@ -374,12 +374,3 @@ def test_rule_severities_follow_the_policy(rule):
         assert spec.severity(Reach.IMPORT) is M and spec.severity(Reach.RUNTIME) is INFO
     else:
         assert spec.severity(Reach.STARTUP).rank <= L.rank
-
-
-def test_public_names():
-    import shouldi.scanners as pkg
-
-    public = {n for n in vars(pkg) if not n.startswith("_") and n[0].isupper() or n in {
-        "features", "find_typosquats", "metadata_signals", "refresh_popular", "typosquat_check"}}
-    assert set(pkg.__all__) == public - {"annotations"}
-    assert all(hasattr(pkg, n) for n in pkg.__all__)

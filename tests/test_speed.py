@@ -122,6 +122,64 @@ def test_a_spare_runs_the_command_as_a_fresh_start_would(tmp_path):
     spares.close()
 
 
+def test_a_spare_started_ahead_stands_for_the_first_need():
+    from shouldi.scanners._procs import Spares
+
+    spares = Spares("json.tool", limit=2, preload="json")
+    try:
+        assert spares.prestart_ahead()
+        assert not spares.prestart_ahead()  # one waits already
+        assert len(spares._idle) == 1
+        assert not spares.prestart()  # the need it was started for: no second interpreter
+        assert len(spares._idle) == 1
+        assert spares.prestart()  # a second need: a second spare, up to the limit
+        assert len(spares._idle) == 2 and not spares.prestart()
+    finally:
+        spares.close()
+
+
+def test_a_need_after_the_ahead_spare_was_used_starts_one():
+    from shouldi.scanners._procs import Spares
+
+    spares = Spares("json.tool", limit=2, preload="json")
+    try:
+        assert spares.prestart_ahead()
+        taken = spares.take([*spares.command(), "x.json"])  # taken before any need
+        assert taken is not None
+        assert spares.prestart() and len(spares._idle) == 1
+    finally:
+        spares.close()
+    taken.kill()
+    taken.communicate()
+
+
+AHEAD = textwrap.dedent("""
+    import json, sys
+    import shouldi
+    import shouldi.scanners.bandit as bandit
+    from shouldi.settings import Settings
+
+    seen = []
+    real = bandit.prestart_ahead
+    bandit.prestart_ahead = lambda: seen.append("shouldi.flow" in sys.modules) or real()
+    (report,) = shouldi.check(["cleanpkg==1.0.0"], Settings(
+        index_url=sys.argv[1], no_cache=True, pip_audit=False, safety_cli=False, osv=False,
+        timeout=5, advisory_db=None))
+    print(json.dumps({"verdict": report.verdict.value, "flow_loaded_first": seen,
+                      "bandit": report.checks["bandit"].status.value}))
+""")
+
+
+def test_a_cold_run_starts_bandit_before_the_flow_is_imported(local_index, tmp_path):
+    env = {**os.environ, "SHOULDI_DATA_DIR": str(tmp_path / "data")}
+    done = subprocess.run([sys.executable, "-c", AHEAD, local_index.url], capture_output=True,
+                          text=True, timeout=120, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["flow_loaded_first"] == [False]  # called once, before the flow was imported
+    assert out["verdict"] == "pass" and out["bandit"] == "ok"
+
+
 def test_unused_spares_are_killed(tmp_path):
     from shouldi.scanners._procs import Spares
 
@@ -171,3 +229,27 @@ def test_a_reused_answer_imports_neither_the_flow_nor_the_inputs(local_index, tm
     assert cold["exit"] == warm["exit"] == 0, runs[0].stderr
     assert "shouldi.flow" in cold["imported"]  # the first run checked
     assert warm["imported"] == []
+
+
+@pytest.mark.parametrize("package", ["shouldi.scanners", "shouldi.advisories", "shouldi.index"])
+def test_public_names_load_lazily_from_their_modules(package):
+    import importlib
+
+    pkg = importlib.import_module(package)
+    public = {n for n in dir(pkg) if not n.startswith("_")}
+    assert set(pkg.__all__) <= public
+    for name in pkg.__all__:
+        value = getattr(pkg, name)
+        assert value is getattr(importlib.import_module(pkg._LAZY[name]), name)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        pkg.nope  # noqa: B018
+
+
+def test_the_typosquat_check_does_not_load_the_heuristics():
+    code = ("import sys\nfrom shouldi.scanners.typosquat import typosquat_check\n"
+            "import shouldi.advisories.osv_api\n"
+            "print(sorted(m for m in ('shouldi.scanners.heuristics', 'shouldi.advisories.store',"
+            " 'yaml') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

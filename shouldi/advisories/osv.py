@@ -25,13 +25,11 @@ import cvss
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from shouldi.advisories.documents import load_documents
 from shouldi.results import Advisory, Severity, VulnId
 
 __all__ = [
     "OsvAffected",
     "OsvRecord",
-    "load_documents",
     "match_version",
     "parse_record",
     "parse_timestamp",

@@ -109,6 +109,8 @@ def dataflow_export() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    """The ``shouldi`` command. Made for a process of its own: its last step freezes the
+    garbage collector (:func:`_before_exit`)."""
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="shouldi")
     except ShouldiError as e:  # raised outside a command (e.g. while parsing)
@@ -117,3 +119,21 @@ def main(argv: Sequence[str] | None = None) -> None:
     except Exception as e:  # never a traceback for the user; say what broke
         click.echo(f"internal error: {type(e).__name__}: {e}", err=True)
         sys.exit(EXIT_ERROR)
+    finally:
+        _before_exit()
+
+
+def _before_exit() -> None:
+    """Freeze the garbage collector's objects (:func:`gc.freeze`) as the process ends.
+
+    Interpreter shutdown tears every module down and runs the cycle collector over what is
+    left; after a cold check (~650 modules) that took ~0.2 s, a tenth of the whole check.
+    Frozen objects are still freed by reference counting as modules go; only cycles are left
+    for the OS to reclaim with the process. Nothing depends on their finalizers: exit handlers
+    (:mod:`atexit`: scratch directories, spares) run before this matters, files and
+    databases are closed by the code that opened them, and output is flushed by the
+    interpreter as usual.
+    """
+    import gc
+
+    gc.freeze()

@@ -197,6 +197,8 @@ class Spares:
         self.module, self.limit = module, limit
         self.preload = preload or module.rpartition(".")[0] or module
         self._idle: list[subprocess.Popen[bytes]] = []
+        #: a spare started ahead of any known need (:meth:`prestart_ahead`) still waits
+        self._ahead = False
         self._lock = threading.Lock()
         atexit.register(self.close)
         on_stop(self.close)
@@ -207,22 +209,43 @@ class Spares:
 
     def prestart(self) -> bool:
         """Start one spare unless ``limit`` are waiting; only from the main thread (else
-        nothing: the parent-death signal would fire when the calling thread ends)."""
+        nothing: the parent-death signal would fire when the calling thread ends). A spare
+        started by :meth:`prestart_ahead` and still waiting stands for the first need said
+        after it: that call starts nothing."""
+        return self._start(ahead=False)
+
+    def prestart_ahead(self) -> bool:
+        """Start one spare before any need is known (the run has only begun: its start-up
+        then overlaps the imports as well as the download). The first :meth:`prestart` after
+        it is the need it was started for. Nothing when one is already waiting."""
+        return self._start(ahead=True)
+
+    def _start(self, ahead: bool) -> bool:
         if threading.current_thread() is not threading.main_thread():
             return False
         with self._lock:
             self._idle = [p for p in self._idle if p.poll() is None]
-            if len(self._idle) >= self.limit:
+            if ahead:
+                if self._idle:
+                    return False  # one waits already
+                self._ahead = self._spawn()
+                return self._ahead
+            if self._ahead and self._idle:
+                self._ahead = False  # the need the ahead spare was started for
                 return False
-            try:
-                proc = subprocess.Popen(
-                    [*launcher(), sys.executable, "-I", "-c", _SPARE, self.preload, self.module],
-                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                )
-            except OSError:
-                return False  # no spare: the command starts as usual when it runs
-            self._idle.append(proc)
-            return True
+            self._ahead = False
+            return len(self._idle) < self.limit and self._spawn()
+
+    def _spawn(self) -> bool:
+        try:
+            proc = subprocess.Popen(
+                [*launcher(), sys.executable, "-I", "-c", _SPARE, self.preload, self.module],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            )
+        except OSError:
+            return False  # no spare: the command starts as usual when it runs
+        self._idle.append(proc)
+        return True
 
     def take(self, command: Sequence[str]) -> subprocess.Popen[bytes] | None:
         """A waiting spare for ``command`` (``python -I -m MODULE ...``), or None."""

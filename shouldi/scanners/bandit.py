@@ -43,7 +43,7 @@ from shouldi.scanners.errors import ScannerError, ToolFailed
 from shouldi.scanners.interface import path_weight
 from shouldi.scanners.literal_data import is_literal_data
 
-__all__ = ["BanditScanner", "plan_chunks", "prestart"]
+__all__ = ["BanditScanner", "plan_chunks", "prestart", "prestart_ahead"]
 
 _SOURCE_SUFFIXES = (".py", ".pyw")
 _LEVELS = ("low", "medium", "high")
@@ -164,6 +164,12 @@ def prestart() -> bool:
     """Start a bandit interpreter now for a scan that will come (main thread only; at most
     one per core waits). Returns whether one was started."""
     return _spares().prestart()
+
+
+def prestart_ahead() -> bool:
+    """Start a bandit interpreter as a run begins, before it is known to scan anything (see
+    :meth:`~shouldi.scanners._procs.Spares.prestart_ahead`). Returns whether one was started."""
+    return _spares().prestart_ahead()
 
 
 def _bandit_version() -> str | None:
