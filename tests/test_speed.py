@@ -215,7 +215,9 @@ WARM = textwrap.dedent("""
     except SystemExit as e:
         code = e.code
     heavy = ["shouldi.flow", "shouldi.scanners", "shouldi.inputs", "httpx", "sklearn"]
-    print(json.dumps({"exit": code, "imported": [m for m in heavy if m in sys.modules]}))
+    print(json.dumps({"exit": code, "imported": [m for m in heavy if m in sys.modules],
+                      "httpx_cli": sys.modules.get("httpx._main") is not None,
+                      "pygments": "pygments" in sys.modules}))
 """)
 
 
@@ -229,6 +231,7 @@ def test_a_reused_answer_imports_neither_the_flow_nor_the_inputs(local_index, tm
     assert cold["exit"] == warm["exit"] == 0, runs[0].stderr
     assert "shouldi.flow" in cold["imported"]  # the first run checked
     assert warm["imported"] == []
+    assert "httpx" in cold["imported"] and not cold["httpx_cli"] and not cold["pygments"]
 
 
 @pytest.mark.parametrize("package", ["shouldi.scanners", "shouldi.advisories", "shouldi.index"])

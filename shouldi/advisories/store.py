@@ -49,10 +49,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from shouldi.advisories.documents import load_documents
 from shouldi.advisories.errors import AdvisoryImportError, StoreError
 from shouldi.advisories.interface import utcnow
 from shouldi.advisories.osv import (
-    load_documents,
     match_version,
     parse_record,
     parse_timestamp,

@@ -111,6 +111,7 @@ def dataflow_export() -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     """The ``shouldi`` command. Made for a process of its own: its last step freezes the
     garbage collector (:func:`_before_exit`)."""
+    _without_httpx_cli()
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="shouldi")
     except ShouldiError as e:  # raised outside a command (e.g. while parsing)
@@ -121,6 +122,19 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(EXIT_ERROR)
     finally:
         _before_exit()
+
+
+def _without_httpx_cli() -> None:
+    """Keep ``import httpx`` from importing httpx's own command-line client.
+
+    httpx's ``__init__`` imports ``httpx._main`` (its CLI: click, rich and pygments) whenever
+    those are installed, as they are here; that doubled the import of httpx, ~0.1 s of every
+    cold check (encode/httpx#3547, open). A ``None`` in :data:`sys.modules` makes that import
+    raise ``ImportError``, which httpx handles by defining a stub ``httpx.main``. This process
+    is shouldi's command and never runs httpx's; nothing else of httpx changes. When httpx is
+    already imported, nothing is done.
+    """
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 
 def _before_exit() -> None:
