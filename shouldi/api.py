@@ -29,6 +29,8 @@ from shouldi.settings import Settings, check_index_url
 from shouldi.verdict.report import PackageReport
 
 if TYPE_CHECKING:  # the engine and the operations load only when something must be scanned
+    from pathlib import Path
+
     from shouldi.cache.answers import AnswerCache
     from shouldi.dataflow import ContextResult
     from shouldi.resolve.requirer import Requirer
@@ -163,25 +165,22 @@ def _answer_cache(settings: Settings, index_url: str, hashes: frozenset[str],
         return None
     from shouldi.cache import Cache
 
+    cache = Cache(settings.cache_dir)
     file = [planned.version, planned.artifact.filename, planned.artifact.sha256] if planned else None
     key = {**settings.answer_key(), "index_url": index_url, "hashes": sorted(hashes),
-           "plugins": _installed_plugins(), "file": file}
-    return Cache(settings.cache_dir).answers(key, settings.max_age)
+           "plugins": list(_installed_plugins(cache.root)), "file": file}
+    return cache.answers(key, settings.max_age)
 
 
-@functools.lru_cache(maxsize=1)
-def _installed_plugins() -> list[str]:
+@functools.lru_cache(maxsize=4)
+def _installed_plugins(root: Path) -> tuple[str, ...]:
     """The plugins installed (entry points and their distributions' versions), read from
-    metadata without importing them: installing or upgrading one makes answers a miss."""
-    from importlib.metadata import entry_points
-
+    metadata without importing them: installing or upgrading one makes answers a miss. The
+    list is memoised under the cache root (:mod:`shouldi.cache.plugins`)."""
+    from shouldi.cache.plugins import installed_plugins
     from shouldi.dataflow.plugins import ENTRY_POINT_GROUP
 
-    found = []
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        dist = ep.dist
-        found.append(f"{ep.name}={ep.value}@{dist.name if dist else '?'}-{dist.version if dist else '?'}")
-    return sorted(found)
+    return tuple(installed_plugins(ENTRY_POINT_GROUP, root))
 
 
 def _reused(reqs: list[Request], settings: Settings, trace: bool,

@@ -6,7 +6,6 @@ tuple of operations. A plugin that fails to load is reported, not fatal to the o
 
 from __future__ import annotations
 
-import importlib.metadata
 import types
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -49,6 +48,8 @@ def operations_in(obj: Any) -> tuple[Operation, ...]:
 
 
 def discover_operations(group: str = ENTRY_POINT_GROUP) -> PluginLoad:
+    import importlib.metadata  # only here: the answer cache's key needs the group's name alone
+
     found: dict[str, tuple[Operation, ...]] = {}
     errors: dict[str, str] = {}
     for ep in importlib.metadata.entry_points(group=group):
