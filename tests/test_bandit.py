@@ -101,13 +101,33 @@ def test_tree_modules_are_not_imported_by_bandit(tmp_path):
     assert "pkg/a.py" in {f.file for f in result.findings}
 
 
-def test_low_weight_in_tests_and_docs(tmp_path):
-    files = {p: "eval(input())\n" for p in ("demo/a.py", "tests/t.py", "demo/test/t.py",
-                                             "docs/conf.py", "examples/e.py")}
-    result = BanditScanner().scan(sdist_tree(tmp_path, files))
+ASIDE = {p: "eval(input())\n" for p in ("demo/a.py", "tests/t.py", "demo/test/t.py",
+                                          "docs/conf.py", "examples/e.py", "bench/test_b.py")}
+
+
+def test_tests_docs_and_examples_are_left_to_the_heuristics(tmp_path):
+    result = BanditScanner().scan(sdist_tree(tmp_path, ASIDE))
+    assert result.status is Status.OK
+    assert {f.file.removeprefix(f"{TOP}/") for f in result.findings} == {"demo/a.py"}
+    assert result.counts["aside_files"] == 5
+    assert result.counts["files"] == 6  # every Python file of the tree, read or not
+    assert result.reason is not None and "5 test, docs, example or benchmark files" in result.reason
+    assert "left to the heuristics" in result.reason
+
+
+def test_low_weight_in_tests_and_docs_when_bandit_reads_them(tmp_path):
+    result = BanditScanner(include_aside=True).scan(sdist_tree(tmp_path, ASIDE))
     weights = {f.file.removeprefix(f"{TOP}/"): f.weight for f in result.findings}
     assert weights == {"demo/a.py": 1.0, "tests/t.py": 0.25, "demo/test/t.py": 0.25,
-                       "docs/conf.py": 0.25, "examples/e.py": 0.25}
+                       "docs/conf.py": 0.25, "examples/e.py": 0.25,
+                       "bench/test_b.py": 1.0}  # the older weights know no benchmarks
+    assert result.counts["aside_files"] == 0 and result.reason is None
+
+
+def test_a_tree_of_tests_only_is_ok_with_nothing_read(tmp_path):
+    result = BanditScanner().scan(sdist_tree(tmp_path, {"tests/test_x.py": "eval(input())\n"}))
+    assert result.status is Status.OK and result.findings == ()
+    assert result.counts["aside_files"] == 1 and result.counts["files"] == 1
 
 
 def test_unparsable_file_is_a_warning(tmp_path):
