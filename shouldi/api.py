@@ -229,6 +229,9 @@ async def _run(reqs: list[Request], settings: Settings, trace: bool,
     from shouldi.scanners.bandit import prestart_ahead
 
     prestart_ahead()
+    from shouldi.index.client import prepare_ssl_context
+
+    prepare_ssl_context()  # the CA bundle loads while the flow is imported
     from shouldi.cache import Cache
     from shouldi.dataflow import Orchestrator
     from shouldi.dataflow.pool import stop_on_signals

@@ -119,3 +119,26 @@ def test_unreachable_index(with_client: Any) -> None:
 def test_unknown_fault_kind_is_refused(local_index: LocalIndex) -> None:
     with pytest.raises(ValueError, match="unknown fault kind"):
         local_index.fault("*", "explode")
+
+
+def test_one_tls_context_serves_every_client_even_when_built_in_a_thread(monkeypatch):
+    import threading
+
+    import shouldi.index.client as client_module
+
+    made: list[object] = []
+    real = client_module.httpx.create_ssl_context
+    monkeypatch.setattr(client_module, "_SSL", [])
+    monkeypatch.setattr(client_module.httpx, "create_ssl_context",
+                        lambda: made.append(1) or real())
+    client_module.prepare_ssl_context()
+    contexts: list[object] = []
+    threads = [threading.Thread(target=lambda: contexts.append(client_module._ssl_context()))
+               for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(made) == 1  # built once, by whichever thread came first
+    assert all(c is contexts[0] for c in contexts)
+    assert client_module._ssl_context().verify_mode.name == "CERT_REQUIRED"
