@@ -261,6 +261,19 @@ def test_large_literal_data_is_not_given_to_bandit_and_is_said(tmp_path):
     ("obj.attr = (1, 2)\n", False),                     # an attribute set: code
     ("def f():\n    pass\n", False),
     ("A = (1,\n", False),                               # does not parse: bandit reports it
+    # generated tables (idna's uts46data.py): typed containers built from literals
+    ('from __future__ import annotations\nfrom array import array\nfrom typing import Final\n'
+     'S: array[int] = array("I", (0x0, 0x1))\nT: Final = frozenset({1, 2})\n'
+     'U: "dict[str, int]" = dict(a=1)\nV = tuple([1, 2])\nimport array as arr\n'
+     'W: tuple[str | None, ...] = ("a", None)\n', True),
+    ("from array import array\nS = array('I', X)\n", False),      # a name: not a literal
+    ("S = array('I', *(1, 2))\n", False),                        # unpacking
+    ("S = open('I', 'w')\n", False),                             # any other call
+    ("S = dict(**{'a': 1})\n", False),
+    ("from os import path\nA = (1, 2)\n", False),               # an import that runs code
+    ("from .array import array\nA = (1, 2)\n", False),          # the package's own module
+    ("A: list[os.PathLike] = []\n", False),                      # an attribute in an annotation
+    ("A: f()[int] = []\n", False),                               # a call in an annotation
 ])
 def test_what_counts_as_literal_data(tmp_path, body, data):
     from shouldi.scanners.literal_data import LITERAL_DATA_MIN_SIZE, is_literal_data

@@ -11,9 +11,15 @@ of bandit's files and *said* (the check's warnings name each file, its size and 
 heuristics still parse and scan it (their blob and long-line rules read literals).
 
 "Literal" is what :func:`ast.literal_eval` accepts: constants, containers of them, signed
-numbers; no names, calls, attributes, f-strings or comprehensions. The test parses the file
-(the heuristics parse it too); a file that does not parse is not data and goes to bandit,
-which reports it.
+numbers; no names, attributes, f-strings or comprehensions. Generated tables also build
+typed containers: a call of ``array``, ``frozenset``, ``set``, ``tuple``, ``list``, ``dict``,
+``bytes`` or ``bytearray`` with literal arguments counts as data, as do imports of
+``__future__``, ``typing`` and ``array`` (standard-library modules a package cannot shadow) and
+annotations that are plain type expressions (names, strings, subscripts and ``|`` unions of
+them: no attribute, no call). idna 3.20's ``uts46data.py`` (237 KB, ``uts46_starts: array[int] =
+array("I", (...))``) took bandit 16 s, most of ``shouldi install requests``. The test parses
+the file (the heuristics parse it too); a file that does not parse is not data and goes to
+bandit, which reports it.
 """
 
 from __future__ import annotations
@@ -50,6 +56,38 @@ def _literal(node: ast.expr) -> bool:
     return True
 
 
+#: Constructors whose call with literal arguments builds data and runs nothing else.
+_DATA_CALLS = frozenset({"array", "frozenset", "set", "tuple", "list", "dict", "bytes", "bytearray"})
+#: Modules a data module may import: the standard library's, found before any package's.
+_DATA_IMPORTS = frozenset({"__future__", "typing", "array"})
+
+
+def _value(node: ast.expr) -> bool:
+    """A literal, or a data constructor called with literals only."""
+    if isinstance(node, ast.Call):
+        func = node.func
+        named = func.id if isinstance(func, ast.Name) else (
+            f"{func.value.id}.{func.attr}" if isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name) else "")
+        return (named in _DATA_CALLS or named == "array.array") and all(
+            not isinstance(a, ast.Starred) and _literal(a) for a in node.args) and all(
+            k.arg is not None and _literal(k.value) for k in node.keywords)
+    return _literal(node)
+
+
+def _type_expression(node: ast.expr) -> bool:
+    """An annotation evaluated at import that can only look names up and subscript them."""
+    if isinstance(node, (ast.Name, ast.Constant)):
+        return True
+    if isinstance(node, ast.Subscript):
+        return _type_expression(node.value) and _type_expression(node.slice)
+    if isinstance(node, ast.Tuple):
+        return all(_type_expression(e) for e in node.elts)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):  # str | None
+        return _type_expression(node.left) and _type_expression(node.right)
+    return False
+
+
 def _plain_target(target: ast.expr) -> bool:
     if isinstance(target, ast.Name):
         return True
@@ -59,13 +97,16 @@ def _plain_target(target: ast.expr) -> bool:
 def _data_statement(stmt: ast.stmt) -> bool:
     if isinstance(stmt, ast.Expr):
         return isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str)
+    if isinstance(stmt, ast.ImportFrom):
+        return stmt.level == 0 and stmt.module in _DATA_IMPORTS
+    if isinstance(stmt, ast.Import):
+        return all(a.name in _DATA_IMPORTS for a in stmt.names)
     if isinstance(stmt, ast.Assign):
-        return all(_plain_target(t) for t in stmt.targets) and _literal(stmt.value)
+        return all(_plain_target(t) for t in stmt.targets) and _value(stmt.value)
     if isinstance(stmt, ast.AnnAssign):
-        # the annotation is evaluated at import: it must be a literal or a plain name too
-        annotation_ok = isinstance(stmt.annotation, (ast.Name, ast.Constant))
-        return (isinstance(stmt.target, ast.Name) and annotation_ok and stmt.value is not None
-                and _literal(stmt.value))
+        # the annotation is evaluated at import (without `from __future__ import annotations`)
+        return (isinstance(stmt.target, ast.Name) and _type_expression(stmt.annotation)
+                and stmt.value is not None and _value(stmt.value))
     return False
 
 
