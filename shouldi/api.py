@@ -260,6 +260,14 @@ async def _run(reqs: list[Request], settings: Settings, trace: bool,
             from shouldi.advisories.osv_api import OsvBatcher
 
             shared[OsvBatcher] = OsvBatcher(client, settings.osv_url)
+        if settings.pip_audit:
+            from shouldi.advisories.pip_audit import PipAuditBatcher, PipAuditSource
+
+            planned = [(r.planned.name, r.planned.version) for r in reqs if r.planned is not None
+                       and (r.planned.name, r.planned.version, _index(r, settings)) not in recorded]
+            source = PipAuditSource(osv_url=settings.pip_audit_osv_url,
+                                    timeout=min(settings.scan_timeout, 120.0))
+            shared[PipAuditBatcher] = PipAuditBatcher(source, planned)
         if settings.now is not None:
             shared[d.Now] = settings.now
         if recorded:

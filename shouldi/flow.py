@@ -7,8 +7,9 @@ the advisory and risk settings; optionally ``Now`` (age signals), ``HashPins`` (
 requirement's ``--hash`` values), ``TreeForPlugins``, ``Recorded`` (releases a resumed
 ``scan -o`` already has: they are resolved, then not checked again), ``TargetEnvironment``
 (the environment the file is picked for) and ``PlannedRelease`` (a release chosen before the
-flow ran: one file of ``--all-files``, one node of a dependency tree) and ``OsvBatcher`` (the
-run's one batcher of OSV API queries).
+flow ran: one file of ``--all-files``, one node of a dependency tree), ``OsvBatcher`` (the
+run's one batcher of OSV API queries) and ``PipAuditBatcher`` (its pip-audit processes: one for
+the releases planned ahead).
 
 Code scans of an artifact already seen come from the result cache (keyed by its sha256 and
 the scanners' code): then nothing is downloaded or scanned; advisories are always looked up.
@@ -23,6 +24,7 @@ from __future__ import annotations
 import functools
 
 from shouldi.advisories.osv_api import OsvBatcher
+from shouldi.advisories.pip_audit import PipAuditBatcher
 from shouldi.cache import Cache
 from shouldi.dataflow import DataFlow, Operation
 from shouldi.index.target import TargetEnvironment
@@ -51,7 +53,8 @@ __all__ = ["SEEDS", "build_flow", "builtin_operations", "plugin_operations", "pl
            "reads_tree"]
 
 SEEDS = (RequirementSpec, HttpClient, IndexUrl, Policy, Cache, ScanLimits, AdvisoryConfig,
-         RiskConfig, Now, HashPins, TreeForPlugins, Recorded, TargetEnvironment, PlannedRelease, OsvBatcher)
+         RiskConfig, Now, HashPins, TreeForPlugins, Recorded, TargetEnvironment, PlannedRelease, OsvBatcher,
+         PipAuditBatcher)
 #: Code-scan results come from the scanners, or from the result cache on a hit; plugin checks
 #: from any number of plugins.
 MULTIPLE_PRODUCERS = (ArchiveCheck, BanditResult, HeuristicsResult, PluginCheck)

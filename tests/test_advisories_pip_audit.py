@@ -8,12 +8,13 @@ import socket
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from shouldi.advisories.pip_audit import PipAuditSource, pip_audit_argv
+from shouldi.advisories.pip_audit import PipAuditBatcher, PipAuditSource, batches, pip_audit_argv
 from shouldi.results import AdvisoryAnswer, Status
 
 UTC = timezone.utc
@@ -79,7 +80,8 @@ def run(source: PipAuditSource, name: str, version: str) -> AdvisoryAnswer:
 
 def test_argv_never_resolves_or_builds(tmp_path: Path) -> None:
     argv = pip_audit_argv("python", tmp_path / "r.txt", osv_url="http://x/v1/query")
-    assert argv[:6] == ["python", "-m", "pip_audit", "--no-deps", "--disable-pip", "--strict"]
+    assert argv[:5] == ["python", "-m", "pip_audit", "--no-deps", "--disable-pip"]
+    assert "--strict" not in argv  # it would end a process answering for many at one skip
     assert argv[-4:] == ["-s", "osv", "--osv-url", "http://x/v1/query"]
 
 
@@ -183,3 +185,160 @@ def test_requirement_injection_is_refused(tmp_path: Path, name: str, version: st
     answer = run(PipAuditSource(cache_dir=tmp_path), name, version)
     assert answer.status is Status.SKIPPED
     assert (answer.reason or "").startswith("cannot check ")
+
+
+# --- one process for many releases (PipAuditBatcher) -------------------------------------------
+
+WHEN = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def gather(batcher: PipAuditBatcher, *pins: tuple[str, str]) -> list[AdvisoryAnswer]:
+    async def main() -> list[AdvisoryAnswer]:
+        return list(await asyncio.gather(*(batcher.lookup(n, v, WHEN) for n, v in pins)))
+
+    return asyncio.run(main())
+
+
+def test_one_process_answers_every_planned_release(osv_server: OsvServer, tmp_path: Path) -> None:
+    source = PipAuditSource(osv_url=osv_server.url, cache_dir=tmp_path)
+    planned = [("Demo_Pkg", "1.0"), ("other-pkg", "2.0"), ("third", "3")]
+    found, other, third = gather(PipAuditBatcher(source, planned), *planned)
+    assert source.processes == 1
+    assert found.status is Status.OK and [a.id for a in found.advisories] == ["PYSEC-2099-1"]
+    assert (other.status, other.advisories) == (Status.OK, ())
+    assert (third.status, third.advisories) == (Status.OK, ())
+    assert sorted(q["package"]["name"] for q in osv_server.queries) == ["demo-pkg", "other-pkg", "third"]  # type: ignore[index]
+
+
+def test_two_versions_of_one_name_go_to_two_processes(osv_server: OsvServer, tmp_path: Path) -> None:
+    source = PipAuditSource(osv_url=osv_server.url, cache_dir=tmp_path)
+    planned = [("demo-pkg", "1.0"), ("demo-pkg", "1.1")]
+    old, new = gather(PipAuditBatcher(source, planned), *planned)
+    assert source.processes == 2
+    assert [a.id for a in old.advisories] == ["PYSEC-2099-1"] and new.advisories == ()
+
+
+def test_releases_not_planned_are_asked_together(osv_server: OsvServer, tmp_path: Path) -> None:
+    source = PipAuditSource(osv_url=osv_server.url, cache_dir=tmp_path)
+    answers = gather(PipAuditBatcher(source, delay=0.2), ("demo-pkg", "1.0"), ("other-pkg", "2.0"))
+    assert source.processes == 1
+    assert [len(a.advisories) for a in answers] == [1, 0]
+
+
+def _fake_pip_audit(tmp_path: Path, report: object, code: int = 0) -> str:
+    fake = tmp_path / "python"
+    fake.write_text(f"#!{sys.executable}\nimport sys\nprint({json.dumps(json.dumps(report))})\n"
+                    f"sys.exit({code})\n")
+    fake.chmod(0o755)
+    return str(fake)
+
+
+def test_a_skipped_release_leaves_the_others_of_its_process_answered(tmp_path: Path) -> None:
+    report = {"dependencies": [
+        {"name": "gone-pkg", "skip_reason": "Dependency not found on PyPI and could not be audited"},
+        {"name": "demo-pkg", "version": "1.0", "vulns": []}]}
+    source = PipAuditSource(python=_fake_pip_audit(tmp_path, report))
+    gone, demo, missing = gather(PipAuditBatcher(source, [("gone-pkg", "1"), ("demo-pkg", "1.0"), ("absent", "1")]),
+                                 ("gone-pkg", "1"), ("demo-pkg", "1.0"), ("absent", "1"))
+    assert source.processes == 1
+    assert (gone.status, gone.reason) == (
+        Status.SKIPPED, "pip-audit skipped gone-pkg==1: Dependency not found on PyPI and could not be audited")
+    assert (demo.status, demo.advisories) == (Status.OK, ())
+    assert (missing.status, missing.reason) == (Status.SKIPPED, "pip-audit did not report on absent==1")
+
+
+def test_an_entry_of_another_version_is_not_the_answer(tmp_path: Path) -> None:
+    report = {"dependencies": [{"name": "demo-pkg", "version": "9.0", "vulns": []}]}
+    answer = run(PipAuditSource(python=_fake_pip_audit(tmp_path, report)), "demo-pkg", "1.0")
+    assert (answer.status, answer.reason) == (Status.SKIPPED, "pip-audit did not report on demo-pkg==1.0")
+
+
+def test_a_failed_process_gives_each_of_its_releases_the_reason(tmp_path: Path) -> None:
+    fake = tmp_path / "python"
+    fake.write_text(f"#!{sys.executable}\nimport sys\nprint('boom', file=sys.stderr)\nsys.exit(1)\n")
+    fake.chmod(0o755)
+    source = PipAuditSource(python=str(fake))
+    answers = gather(PipAuditBatcher(source, [("a", "1"), ("b", "2")]), ("a", "1"), ("b", "2"))
+    assert [(a.status, a.reason) for a in answers] == [(Status.SKIPPED, "pip-audit failed (exit 1): boom")] * 2
+
+
+def test_a_refused_pin_is_said_and_the_others_still_run(osv_server: OsvServer, tmp_path: Path) -> None:
+    source = PipAuditSource(osv_url=osv_server.url, cache_dir=tmp_path)
+    bad, good = gather(PipAuditBatcher(source, [("demo\n-e .", "1"), ("demo-pkg", "1.0")]),
+                       ("demo\n-e .", "1"), ("demo-pkg", "1.0"))
+    assert bad.status is Status.SKIPPED and (bad.reason or "").startswith("cannot check ")
+    assert len(good.advisories) == 1 and source.processes == 1
+
+
+def test_batches_hold_one_version_per_name_and_at_most_max_batch() -> None:
+    pins = [("a", "1"), ("b", "1"), ("a", "2"), ("c", "1"), ("a", "3")]
+    assert batches(pins, 2) == [[("a", "1"), ("b", "1")], [("a", "2"), ("c", "1")], [("a", "3")]]
+    assert batches(pins, 10) == [[("a", "1"), ("b", "1"), ("c", "1")], [("a", "2")], [("a", "3")]]
+
+
+def test_a_stopped_run_leaves_no_pip_audit_running(tmp_path: Path) -> None:
+    import os
+    import uuid
+
+    marker = f"shouldi-test-{uuid.uuid4().hex}"
+    fake = tmp_path / "python"
+    fake.write_text(f"#!{sys.executable}\nimport time\ntime.sleep(60)  # {marker}\n")
+    fake.chmod(0o755)
+    source = PipAuditSource(python=str(fake))
+
+    async def main() -> None:
+        task = asyncio.ensure_future(PipAuditBatcher(source, [("a", "1")]).lookup("a", "1", WHEN))
+        await asyncio.sleep(0.5)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.sleep(0.2)  # the batch's own task is cancelled with the loop's end
+
+    asyncio.run(main())
+
+    def running() -> list[str]:
+        found = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if str(fake).encode() in cmdline:
+                found.append(pid)
+        return found
+
+    assert running() == []
+
+
+def test_a_tree_check_runs_one_pip_audit_for_all_its_packages(
+        osv_server: OsvServer, local_index_factory: Any, tmp_path: Path, monkeypatch: Any) -> None:
+    from click.testing import CliRunner
+    from stores import store_option
+
+    from shouldi.advisories import pip_audit as module
+    from shouldi.cli.main import cli
+
+    index = local_index_factory(preload=False, core_metadata="pep714")
+    for name, requires in (("zq-app", ["zq-lib", "demo-pkg"]), ("zq-lib", []), ("demo-pkg", [])):
+        index.add_wheel({f"{name.replace('-', '_')}/__init__.py": "X = 1\n"}, name, "1.0",
+                        requires=requires)
+    calls: list[list[tuple[str, str]]] = []
+    real = module.PipAuditSource.audit
+
+    async def audit(self: PipAuditSource, pins: Any) -> Any:
+        calls.append(list(pins))
+        return await real(self, pins)
+
+    monkeypatch.setattr(module.PipAuditSource, "audit", audit)
+    argv = ["install", "zq-app==1.0", "--index-url", index.url, "--no-cache", "--no-safety-cli",
+            "--no-osv", "--pip-audit-osv-url", osv_server.url, "--timeout", "5", "--format", "json",
+            *store_option(tmp_path / "advisories.sqlite")]
+    result = CliRunner().invoke(cli, argv, catch_exceptions=False)
+    assert result.exit_code == 1, result.output  # demo-pkg has a known vulnerability
+    assert [sorted(c) for c in calls] == [[("demo-pkg", "1.0"), ("zq-app", "1.0"), ("zq-lib", "1.0")]]
+    packages = {p["name"]: p for p in json.loads(result.stdout)["packages"]}
+    assert set(packages) == {"zq-app", "zq-lib", "demo-pkg"}
+    answers = {n: {a["source"]: a for a in p["advisory_answers"]}["pip-audit"] for n, p in packages.items()}
+    assert all(a["status"] == "ok" for a in answers.values())
+    assert [a["id"] for a in packages["demo-pkg"]["advisories"]] == ["PYSEC-2099-1"]
+    assert packages["demo-pkg"]["verdict"] == "fail"

@@ -49,8 +49,9 @@ async def run_tool(argv: list[str], timeout: float) -> tuple[int, str, str]:
     )
     try:
         out, err = await asyncio.wait_for(proc.communicate(), timeout)
-    except asyncio.TimeoutError:  # not the builtin before 3.11
-        proc.kill()
+    except (asyncio.TimeoutError, asyncio.CancelledError):  # not the builtin before 3.11
+        with contextlib.suppress(ProcessLookupError):  # it may have just ended
+            proc.kill()  # a cancelled run leaves no tool running either
         await proc.wait()
         raise
     return proc.returncode or 0, out.decode(errors="replace"), err.decode(errors="replace")

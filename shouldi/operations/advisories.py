@@ -8,6 +8,7 @@ the verdict is ``error``. Matches are reported whichever source found them.
 from __future__ import annotations
 
 from shouldi.advisories.osv_api import OsvBatcher
+from shouldi.advisories.pip_audit import PipAuditBatcher
 from shouldi.dataflow import op
 from shouldi.operations.definitions import (
     AdvisoryConfig,
@@ -71,14 +72,16 @@ async def safety_advisories(release: Release, metadata: PackageMetadata, config:
 
 
 @op
-async def pip_audit_advisories(release: Release, metadata: PackageMetadata, config: AdvisoryConfig) -> PipAuditAnswer:
-    """pip-audit on ``name==version`` only (never resolving or building anything)."""
+async def pip_audit_advisories(release: Release, metadata: PackageMetadata, config: AdvisoryConfig,
+                               batcher: PipAuditBatcher | None = None) -> PipAuditAnswer:
+    """pip-audit on ``name==version`` only (never resolving or building anything): through the
+    run's batcher, one pip-audit process for every package of the run."""
     if not config.pip_audit:
         return PipAuditAnswer(AdvisoryAnswer("pip-audit", Status.SKIPPED, reason="disabled by option"))
     from shouldi.advisories.pip_audit import PipAuditSource
 
     when = metadata.release_time or release.artifact.upload_time
-    source = PipAuditSource(osv_url=config.pip_audit_osv_url, timeout=config.timeout)
+    source = batcher or PipAuditSource(osv_url=config.pip_audit_osv_url, timeout=config.timeout)
     return PipAuditAnswer(await source.lookup(release.name, release.version, when))
 
 
