@@ -263,11 +263,9 @@ async def _run(reqs: list[Request], settings: Settings, trace: bool,
         if settings.pip_audit:
             from shouldi.advisories.pip_audit import PipAuditBatcher, PipAuditSource
 
-            planned = [(r.planned.name, r.planned.version) for r in reqs if r.planned is not None
-                       and (r.planned.name, r.planned.version, _index(r, settings)) not in recorded]
             source = PipAuditSource(osv_url=settings.pip_audit_osv_url,
                                     timeout=min(settings.scan_timeout, 120.0))
-            shared[PipAuditBatcher] = PipAuditBatcher(source, planned)
+            shared[PipAuditBatcher] = PipAuditBatcher(source, _known_pins(reqs, settings, recorded))
         if settings.now is not None:
             shared[d.Now] = settings.now
         if recorded:
@@ -294,6 +292,31 @@ async def _run(reqs: list[Request], settings: Settings, trace: bool,
                                           ctx if trace else None, again)
                 on_answer(out[ctx.context])
     return out
+
+
+def _known_pins(reqs: Sequence[Request], settings: Settings,
+                recorded: frozenset[tuple[str, str, str]]) -> list[tuple[str, str]]:
+    """The releases a run will look up, as far as known before it resolves anything: planned
+    ones (tree nodes, files of --all-files) and exact pins (``name==1.2``, as in a locked
+    requirements file); never one a resumed scan already has."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    pins = []
+    for r in reqs:
+        if r.planned is not None:
+            pin = (r.planned.name, r.planned.version)
+        else:
+            try:
+                req = Requirement(r.spec.strip())
+            except InvalidRequirement:
+                continue
+            (spec,) = req.specifier if len(req.specifier) == 1 else (None,)
+            if spec is None or spec.operator != "==" or spec.version.endswith(".*"):
+                continue
+            pin = (req.name, spec.version)
+        if (*pin, _index(r, settings)) not in recorded:
+            pins.append(pin)
+    return pins
 
 
 def trace_to_dict(answer: Answer) -> dict[str, Any]:

@@ -342,3 +342,29 @@ def test_a_tree_check_runs_one_pip_audit_for_all_its_packages(
     assert all(a["status"] == "ok" for a in answers.values())
     assert [a["id"] for a in packages["demo-pkg"]["advisories"]] == ["PYSEC-2099-1"]
     assert packages["demo-pkg"]["verdict"] == "fail"
+
+
+def test_exact_pins_are_asked_in_one_process_before_any_resolves(
+        osv_server: OsvServer, local_index_factory: Any, monkeypatch: Any) -> None:
+    """A locked requirements file (``shouldi ci -r``): its ``name==version`` pins are known
+    before anything is resolved, so the first lookup asks for all of them."""
+    import shouldi
+    from shouldi.advisories import pip_audit as module
+
+    index = local_index_factory(preload=False)
+    for name in ("demo-pkg", "other-pkg", "third-pkg"):
+        index.add_wheel({f"{name.replace('-', '_')}/__init__.py": "X = 1\n"}, name, "1.0")
+    calls: list[list[tuple[str, str]]] = []
+    real = module.PipAuditSource.audit
+
+    async def audit(self: PipAuditSource, pins: Any) -> Any:
+        calls.append(sorted(pins))
+        return await real(self, pins)
+
+    monkeypatch.setattr(module.PipAuditSource, "audit", audit)
+    reports = shouldi.check(["demo-pkg==1.0", "other-pkg==1.0", "third-pkg>=1"], index_url=index.url,
+                            no_cache=True, safety_cli=False, osv=False, advisory_db=None,
+                            pip_audit_osv_url=osv_server.url, timeout=5, jobs=1)
+    # jobs=1: one package at a time, yet the pinned ones were asked together, the third alone
+    assert calls == [[("demo-pkg", "1.0"), ("other-pkg", "1.0")], [("third-pkg", "1.0")]]
+    assert [r.verdict.value for r in reports] == ["fail", "pass", "pass"]
