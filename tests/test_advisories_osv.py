@@ -7,10 +7,10 @@ from datetime import datetime, timezone
 
 import pytest
 
+from shouldi.advisories.documents import load_documents
 from shouldi.advisories.osv import (
     OsvAffected,
     OsvRecord,
-    load_documents,
     match_version,
     parse_record,
     parse_timestamp,
