@@ -55,9 +55,9 @@ from packaging.version import InvalidVersion, Version
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pypi_cache import DEFAULT_CACHE, cached, fetch_all
 
+from shouldi.advisories.documents import load_documents
 from shouldi.advisories.osv import (
     OsvRecord,
-    load_documents,
     match_version,
     parse_record,
     parse_timestamp,
