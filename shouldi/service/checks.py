@@ -1,17 +1,20 @@
-"""Checks for the HTTP API: a request body in, ``shouldi.api.answer_async``'s answers out.
+"""Checks for the HTTP API: a request body in, the answers ``shouldi install`` gives out.
 
-Every answer comes from :func:`shouldi.api.answer_async`, the function ``shouldi install``
-calls, and is rendered in the CLI's JSON form: ``{"packages": [report_to_dict(report) + reused_from +
+A body is judged as ``shouldi install`` judges its specs: by default the specs and the whole
+tree they would install (:func:`shouldi.plan.answer_tree_async`: each package says who
+required it, a failing dependency fails what pulls it in), with ``"no_deps": true`` each spec
+alone (:func:`shouldi.api.answer_async`), as ``install --no-deps`` does. The answers are
+rendered in the CLI's JSON form: ``{"packages": [report_to_dict(report) + reused_from +
 required_by], "notes": run_notes(...)}`` (:mod:`shouldi.cli.render`), the same document
 ``install --format json`` prints, only without its indentation (``json`` encodes indented
 output in Python, ~30 times slower than compact output in C).
 
-- **Bounded work.** Flow runs go through a :class:`Gate`:
+- **Bounded work.** Flow runs (and tree resolutions) go through a :class:`Gate`:
   ``max_checks`` at once, at most ``max_waiting`` queued; beyond that a 503 with
   ``Retry-After`` rather than an unbounded queue.
 - **Answers already given** are kept in memory (:mod:`shouldi.service.memo`) for the answer
   cache's own window (``max_age``) and by the same rule (:func:`shouldi.cache.answers.cacheable`),
-  keyed by the spec and the settings' answer key (which
+  keyed by the specs, whether the tree was asked for, and the settings' answer key (which
   holds the local advisory store's state: a ``db import`` is seen at once). A repeated
   request then costs no flow run, never waits behind a cold scan in the gate, and is one
   string join of the packages' JSON, rendered once.
@@ -39,7 +42,7 @@ from typing import Any
 from shouldi.api import Answer, Request, answer_async, trace_to_dict
 from shouldi.errors import ShouldiError
 from shouldi.service.config import ServiceConfig
-from shouldi.service.errors import BadRequest, Unavailable
+from shouldi.service.errors import BadRequest, BadRequirements, Unavailable
 from shouldi.service.memo import Given, Memo
 from shouldi.service.models import CheckBody
 from shouldi.service.state import State, StateUnavailable
@@ -84,13 +87,15 @@ class Gate:
 
 @dataclass(frozen=True)
 class CheckRun:
-    """A validated check request. ``settled``: the settings' answer key less the advisory store's state
+    """A validated check request. ``tree``: judge what the specs would install, not the
+    specs alone. ``settled``: the settings' answer key less the advisory store's state
     (:meth:`Settings.settled_answer_key`, as JSON), ``store``: the store whose state completes
     it (:meth:`key`)."""
 
     requests: tuple[Request, ...]
     settings: Settings
     trace: bool = False
+    tree: bool = True
     settled: str = ""
     store: Path | None = None
 
@@ -151,8 +156,8 @@ class Checker:
         except ShouldiError as e:
             raise BadRequest(str(e)) from e
         settled = json.dumps(settings.settled_answer_key(), sort_keys=True, default=str)
-        return CheckRun(tuple(Request(s) for s in specs), settings, body.trace, settled,
-                        settings.advisory_store())
+        return CheckRun(tuple(Request(s) for s in specs), settings, body.trace,
+                        not body.no_deps, settled, settings.advisory_store())
 
     # --- answers ------------------------------------------------------------------------
     def remembered(self, run: CheckRun) -> list[Given] | None:
@@ -160,6 +165,9 @@ class Checker:
         if run.trace:
             return None
         key, max_age = run.key(), run.settings.max_age
+        if run.tree:
+            hit = self.memo.get(_tree_key(run), key, max_age)
+            return list(hit) if hit is not None else None
         out: list[Given] = []
         for r in run.requests:
             hit = self.memo.get(r.spec, key, max_age)
@@ -169,7 +177,9 @@ class Checker:
         return out
 
     async def answers(self, run: CheckRun) -> list[Given]:
-        """The answers, in the order of the specs."""
+        """The answers, in the order of the specs (a tree's roots first)."""
+        if run.tree:
+            return await self._tree(run)
         key = "" if run.trace else run.key()
         known = {r.spec: self.memo.get(r.spec, key, run.settings.max_age)
                  for r in run.requests} if key else {}
@@ -188,9 +198,26 @@ class Checker:
             out += known.get(r.spec) or fresh.get(r.spec, [])
         return out
 
+    async def _tree(self, run: CheckRun) -> list[Given]:
+        from shouldi.index import BadSpec
+        from shouldi.plan import answer_tree_async
+        from shouldi.resolve import Unresolvable
+
+        key = "" if run.trace else run.key()
+        if key:
+            hit = self.memo.get(_tree_key(run), key, run.settings.max_age)
+            if hit is not None:
+                return list(hit)
+        try:
+            async with self.gate.slot():
+                result = await answer_tree_async(run.requests, run.settings, trace=run.trace)
+        except (Unresolvable, BadSpec) as e:  # what `install` exits 2 for, said in one line
+            raise BadRequirements(str(e)) from e
+        return self.record(result.answers, _tree_key(run), key)
+
     def record(self, answers: Sequence[Answer], about: str = "", key: str = "") -> list[Given]:
         """Keep fresh answers in the state file and, with a settings ``key``, in memory under
-        ``about`` (their spec) for later requests."""
+        ``about`` (a spec, or a tree's roots) for later requests."""
         from shouldi.cli.render import run_notes
 
         now = time.time()
@@ -226,3 +253,8 @@ class Checker:
         return exit_code_for([g.answer.report.verdict for g in given],
                              bad_input=any(g.answer.bad_input for g in given))
 
+
+def _tree_key(run: CheckRun) -> str:
+    """What a tree's answer is filed under: its roots, in order (they are resolved together,
+    and the first is answered first)."""
+    return "\0".join(("tree", *(r.spec for r in run.requests)))
