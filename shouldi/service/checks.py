@@ -35,7 +35,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -88,21 +88,26 @@ class Gate:
 @dataclass(frozen=True)
 class CheckRun:
     """A validated check request. ``tree``: judge what the specs would install, not the
-    specs alone. ``settled``: the settings' answer key less the advisory store's state
-    (:meth:`Settings.settled_answer_key`, as JSON), ``store``: the store whose state completes
-    it (:meth:`key`)."""
+    specs alone. Made once per body (:meth:`Checker.parse`), it computes once what does not
+    change while its settings stand: ``settled``, their answer key less the advisory store's
+    state (:meth:`Settings.settled_answer_key`, as JSON), and ``store``, the store whose
+    state completes it (:meth:`key`)."""
 
     requests: tuple[Request, ...]
     settings: Settings
     trace: bool = False
     tree: bool = True
-    settled: str = ""
-    store: Path | None = None
+    settled: str = field(init=False, repr=False)
+    store: Path = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        settled = json.dumps(self.settings.settled_answer_key(), sort_keys=True, default=str)
+        object.__setattr__(self, "settled", settled)
+        object.__setattr__(self, "store", self.settings.advisory_store())
 
     def key(self) -> str:
         """The settings' whole answer key, now (one ``stat`` of the advisory store)."""
-        state = advisory_store_state(self.store) if self.store is not None else None
-        return f"{self.settled}\0{state}"
+        return f"{self.settled}\0{advisory_store_state(self.store)}"
 
 
 class Checker:
@@ -155,9 +160,7 @@ class Checker:
             settings = self.config.settings.replace(**changes)
         except ShouldiError as e:
             raise BadRequest(str(e)) from e
-        settled = json.dumps(settings.settled_answer_key(), sort_keys=True, default=str)
-        return CheckRun(tuple(Request(s) for s in specs), settings, body.trace,
-                        not body.no_deps, settled, settings.advisory_store())
+        return CheckRun(tuple(Request(s) for s in specs), settings, body.trace, not body.no_deps)
 
     # --- answers ------------------------------------------------------------------------
     def remembered(self, run: CheckRun) -> list[Given] | None:
