@@ -7,7 +7,8 @@ Planning resolves them first and gives each context its
 :class:`~shouldi.operations.definitions.PlannedRelease`, which ``resolve_release`` takes as it
 is (the trace shows it as a seed). Planning never builds or runs anything.
 
-Trees (:func:`plan_tree`, :func:`judge_tree`, :func:`answer_tree`):
+Trees (:func:`plan_tree`, :func:`judge_tree`, :func:`answer_tree` and, inside an event loop,
+:func:`answer_tree_async`):
 
 - the roots are resolved together with :func:`shouldi.resolve.resolve_tree` (resolvelib on
   metadata only) for the settings' target, and each node becomes one request, its spec the
@@ -43,8 +44,8 @@ if TYPE_CHECKING:
     from shouldi.results import Release
     from shouldi.verdict import Reason, Verdict
 
-__all__ = ["TreeAnswers", "TreePlan", "answer_tree", "every_file", "every_file_of", "judge_tree",
-           "plan_tree"]
+__all__ = ["TreeAnswers", "TreePlan", "answer_tree", "answer_tree_async", "every_file",
+           "every_file_of", "judge_tree", "plan_tree"]
 
 #: ``progress(total)`` gives the callback that sees each answer (see shouldi.cli.progress).
 Progress = Callable[[int], AbstractContextManager[Callable[[Answer], None]]]
@@ -258,15 +259,43 @@ def answer_tree(roots: Sequence[Request], settings: Settings, *, trace: bool = F
     plan = asyncio.run(plan_tree(roots, settings))
     with _progress(progress, len(plan.requests)) as tick:
         answers = answer(list(plan.requests), settings, trace=trace, on_answer=tick)
-    tree = plan.tree
-    from shouldi.index import TargetEnvironment
-
-    target = tree.target if tree else (settings.target or TargetEnvironment.current()).description
-    result = TreeAnswers(tuple(judge_tree(plan, answers)), target,
-                         tree.ignored if tree else (), plan.problem)
+    result = _judged(plan, answers, settings)
     if cache is not None:
         cache.put(result)
     return result
+
+
+async def answer_tree_async(roots: Sequence[Request], settings: Settings, *,
+                            trace: bool = False) -> TreeAnswers:
+    """:func:`answer_tree` for code already running an event loop (the HTTP service): the
+    same plan, flow, judgement and whole-answer cache (read and written in a thread: an
+    entry holds every node's report, and decoding a large tree's would hold the loop up)."""
+    import asyncio
+
+    from shouldi.resolve.answers import TreeAnswerCache
+
+    cache = None if trace else TreeAnswerCache.for_settings(roots, settings)
+    hit = await asyncio.to_thread(cache.get) if cache is not None else None
+    if hit is not None:
+        return hit
+    from shouldi.api import answer_async
+
+    plan = await plan_tree(roots, settings)
+    answers = await answer_async(list(plan.requests), settings, trace=trace)
+    result = _judged(plan, answers, settings)
+    if cache is not None:
+        await asyncio.to_thread(cache.put, result)
+    return result
+
+
+def _judged(plan: TreePlan, answers: Sequence[Answer], settings: Settings) -> TreeAnswers:
+    """The tree's answers (:func:`judge_tree`), with the target they were judged for."""
+    from shouldi.index import TargetEnvironment
+
+    tree = plan.tree
+    target = tree.target if tree else (settings.target or TargetEnvironment.current()).description
+    return TreeAnswers(tuple(judge_tree(plan, answers)), target,
+                       tree.ignored if tree else (), plan.problem)
 
 
 def _progress(progress: Progress | None, total: int

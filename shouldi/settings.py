@@ -22,8 +22,8 @@ from shouldi.policy import Policy
 if TYPE_CHECKING:
     from shouldi.index.target import TargetEnvironment
 
-__all__ = ["OSV_API_URL", "PYPI_SIMPLE_URL", "Settings", "SettingsError", "check_index_url",
-           "check_risk_gate"]
+__all__ = ["OSV_API_URL", "PYPI_SIMPLE_URL", "Settings", "SettingsError", "advisory_store_state",
+           "check_index_url", "check_risk_gate"]
 
 #: The CLI keeps its own copy so that ``--help`` does not import the index layer; a test ties
 #: them together.
@@ -108,18 +108,16 @@ class Settings:
 
     def answer_key(self) -> dict[str, Any]:
         """Everything here that decides an answer (the answer cache's key, with the spec)."""
-        from shouldi.cache.paths import default_store_path
+        return {**self.settled_answer_key(),
+                "advisory_store": advisory_store_state(self.advisory_store())}
 
-        store = self.advisory_db or default_store_path()
-        try:
-            st = store.stat()
-            store_state: object = [str(store), st.st_size, st.st_mtime_ns]
-        except OSError:
-            store_state = [str(store), None]
+    def settled_answer_key(self) -> dict[str, Any]:
+        """:meth:`answer_key` less the local advisory store's state, the one part that
+        changes while these settings stand (a ``db import``): a server that answers many
+        requests with one ``Settings`` computes this once and stats the store per request."""
         return {
             "index_url": self.index_url,
             "policy": self.policy.to_dict(),
-            "advisory_store": store_state,
             "pip_audit": [self.pip_audit, self.pip_audit_osv_url],
             "osv": [self.osv, self.osv_url],
             "safety_cli": self.safety_cli,
@@ -127,6 +125,22 @@ class Settings:
             "target": _target_key(self.target),
             "all_files": self.all_files,
         }
+
+    def advisory_store(self) -> Path:
+        """The local advisory store these settings read (``advisory_db``, else the default)."""
+        from shouldi.cache.paths import default_store_path
+
+        return self.advisory_db or default_store_path()
+
+
+def advisory_store_state(store: Path) -> list[object]:
+    """The store's path, size and mtime (``[path, None]`` when absent), in the answer key:
+    importing advisories changes it, and answers given before are not reused."""
+    try:
+        st = store.stat()
+    except OSError:
+        return [str(store), None]
+    return [str(store), st.st_size, st.st_mtime_ns]
 
 
 def _target_key(target: TargetEnvironment | None) -> object:

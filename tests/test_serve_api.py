@@ -77,10 +77,10 @@ def app_server(local_index, tmp_path) -> Iterator[Callable[..., InProcess]]:
         s.__exit__()
 
 
-def cli_json(index, home: Path, *specs: str) -> tuple[int, dict[str, Any]]:
-    argv = ["install", *specs, "--index-url", index.url, "--cache-dir", str(home / "cache"),
-            "--no-pip-audit", "--no-safety-cli", "--timeout", "5", "--format", "json", "--max-age", "0",
-            "--no-deps"]  # /v1/check judges each spec alone (pip through the firewall asks per file)
+def cli_json(index, home: Path, *args: str) -> tuple[int, dict[str, Any]]:
+    """``shouldi install ARGS --format json`` on ``index``, asking again (``--max-age 0``)."""
+    argv = ["install", *args, "--index-url", index.url, "--cache-dir", str(home / "cache"),
+            "--no-pip-audit", "--no-safety-cli", "--timeout", "5", "--format", "json", "--max-age", "0"]
     result = CliRunner().invoke(cli, argv, catch_exceptions=False)
     return result.exit_code, json.loads(result.stdout)
 
@@ -95,26 +95,37 @@ def test_check_answers_the_install_json(app_server, local_index, tmp_path):
     assert r.headers["Shouldi-Exit-Code"] == str(code) == "1"
     assert [p["verdict"] for p in r.json()["packages"]] == ["fail", "pass"]
     # asked again within max_age: the answer given, said so (as the CLI says it)
-    again = httpx.post(f"{server.url}v1/check", json={"specs": ["cleanpkg==1.0.0"]}, timeout=60)
-    (pkg,) = again.json()["packages"]
-    assert pkg["verdict"] == "pass" and pkg["reused_from"] is not None
-    # and stored: GET /v1/packages answers without a check
+    again = httpx.post(f"{server.url}v1/check", json={"specs": ["evilpkg", "cleanpkg==1.0.0"]},
+                       timeout=60)
+    assert [(p["verdict"], p["reused_from"] is not None) for p in again.json()["packages"]] == [
+        ("fail", True), ("pass", True)]
+    # and stored: GET /v1/packages answers without a check (who required it was the request's)
     stored = httpx.get(f"{server.url}v1/packages/cleanpkg/1.0.0").json()
     assert stored["packages"][0]["verdict"] == "pass"
     stored_pkg = {**stored["packages"][0], "reused_from": None}
-    assert timeless({"packages": [stored_pkg]}) == timeless({"packages": [printed["packages"][1]]})
+    assert stored_pkg["required_by"] == []
+    alone = {**printed["packages"][1], "required_by": []}
+    assert timeless({"packages": [stored_pkg]}) == timeless({"packages": [alone]})
     assert stored["packages"][0]["reused_from"] is not None and stored["notes"] == printed["notes"]
     assert stored["packages"][0]["artifact"]["filename"] == "cleanpkg-1.0.0-py3-none-any.whl"
     assert httpx.get(f"{server.url}v1/packages/EvilPkg/0.1.0").json()["packages"][0]["verdict"] == "fail"
 
 
-def test_no_such_package_is_an_answer_with_exit_code_2(app_server):
+def test_no_such_package_is_exit_code_2_alone_and_422_in_a_tree(app_server, local_index, tmp_path):
     server = app_server()
-    r = httpx.post(f"{server.url}v1/check", json={"specs": ["cleanpgk"]}, timeout=60)
+    r = httpx.post(f"{server.url}v1/check", json={"specs": ["cleanpgk"], "no_deps": True}, timeout=60)
     assert r.status_code == 200 and r.headers["Shouldi-Exit-Code"] == "2"
     (pkg,) = r.json()["packages"]
     assert "no project named 'cleanpgk'" in pkg["input_error"] and "cleanpkg" in pkg["input_error"]
     assert httpx.get(f"{server.url}v1/packages/cleanpgk/1.0").status_code == 404
+    # its tree cannot be resolved: `install` exits 2 and prints no JSON; the service says it as
+    # a 422, its message the line `install` prints, and the exit code in the same header
+    tree = httpx.post(f"{server.url}v1/check", json={"specs": ["cleanpgk"]}, timeout=60)
+    assert tree.status_code == 422 and tree.headers["Shouldi-Exit-Code"] == "2"
+    result = CliRunner().invoke(cli, ["install", "cleanpgk", "--index-url", local_index.url,
+                                      "--cache-dir", str(tmp_path / "cache"), "--quiet"])
+    assert result.exit_code == 2 and result.stderr == f"error: {tree.json()['error']}\n"
+    assert "no project named 'cleanpgk'" in tree.json()["error"]
 
 
 def test_jobs_run_in_the_background_and_keep_their_result(app_server):
@@ -153,12 +164,17 @@ def test_a_check_that_outlasts_the_wait_goes_on_as_a_job(app_server, local_index
     (b'{"spec": ["six"]}', 422, "specs: Field required"),
     (b'{"specs": ["six"], "index_url": "http://10.0.0.1/"}', 422, "unknown option 'index_url'"),
     (b'{"specs": ["six"], "all_files": "yes"}', 422, "all_files: Input should be a valid boolean"),
+    (b'{"specs": ["six"], "no_deps": "yes"}', 422, "no_deps: Input should be a valid boolean"),
+    (b'{"specs": ["six"], "no_deps": 1}', 422, "no_deps: Input should be a valid boolean"),
+    (b'{"specs": ["six"], "no-deps": true}', 422, "unknown option 'no-deps'"),
+    (b'{"specs": ["six"], "deps": false}', 422, "unknown option 'deps'"),
     (b'{"specs": ["foo=="]}', 422, "foo=="),
     (b'{"specs": ["x @ https://example.invalid/x.tgz"]}', 422, "direct"),
     (b'{"specs": ["six"], "max_age": -1}', 422, "max_age: Input should be greater than or equal to 0"),
     (b'{"specs": ["six"], "python_version": "banana"}', 422, "banana"),
     (json.dumps({"specs": ["a" * 1001]}).encode(), 422, "specs.0: String should have at most 1000 characters"),
-], ids=["not-json", "not-a-list", "empty", "misspelt", "unknown-option", "not-bool", "bad-spec",
+], ids=["not-json", "not-a-list", "empty", "misspelt", "unknown-option", "not-bool",
+        "no-deps-not-bool", "no-deps-number", "no-deps-dashed", "deps", "bad-spec",
         "direct-url", "negative", "bad-python", "too-long"])
 def test_bad_input_is_one_line_4xx_json(app_server, body, status, message):
     server = app_server()

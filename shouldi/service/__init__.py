@@ -1,8 +1,9 @@
 """``shouldi serve``: the check API and a package-firewall index, as one ASGI app.
 
 - :mod:`.config`: what a server runs with, validated once (loopback or a token, ...);
-- :mod:`.checks`: request bodies to :func:`shouldi.api.answer_async` and back to the
-  install JSON; the gate that bounds flow runs;
+- :mod:`.checks`: request bodies to the answers ``shouldi install`` gives (the whole tree,
+  or each spec alone with ``"no_deps": true``) and back to the install JSON; the gate that
+  bounds flow runs; :mod:`.memo`: answers given, kept in memory with their JSON;
 - :mod:`.jobs`: checks in the background; :mod:`.state`: the SQLite file that keeps
   answers, judged files and jobs across restarts;
 - :mod:`.firewall` and :mod:`.pages`: the simple index that hides what failed and serves
@@ -15,7 +16,8 @@ the name on PyPI is another project); nothing else in shouldi imports this packa
 
     shouldi serve --port 8080                       # upstream: --index-url (PyPI by default)
     pip install --index-url http://127.0.0.1:8080/simple/ requests
-    curl -d '{"specs": ["requests==2.32.3"]}' http://127.0.0.1:8080/v1/check
+    curl -d '{"specs": ["requests==2.32.3"]}' http://127.0.0.1:8080/v1/check  # and its tree
+    curl -d '{"specs": ["requests==2.32.3"], "no_deps": true}' http://127.0.0.1:8080/v1/check
     curl -d '{"specs": ["django"]}' http://127.0.0.1:8080/v1/jobs        # 202 {"id": ...}
     curl http://127.0.0.1:8080/v1/jobs/ID
     curl http://127.0.0.1:8080/v1/packages/requests/2.32.3

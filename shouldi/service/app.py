@@ -132,9 +132,11 @@ def _api_routes(app: FastAPI, parts: _Parts, config: ServiceConfig) -> None:
     @app.post("/v1/check", response_model=PackagesBody, tags=["checks"],
               responses={400: {"model": ErrorBody, "description": "Not JSON"}})
     async def check(body: CheckBody) -> Response:
-        """Should I install these? The JSON `shouldi install --format json` prints; the
-        exit code it would give is in the `Shouldi-Exit-Code` header. A check still running
-        after the server's wait goes on as a job: 503 with its id."""
+        """Should I install these? The JSON `shouldi install --format json` prints: the
+        specs and what they would install (`"no_deps": true`: the specs alone); the exit
+        code it would give is in the `Shouldi-Exit-Code` header. A tree that cannot be
+        resolved (a conflict, no such project: `install` exits 2) is a 422. A check still
+        running after the server's wait goes on as a job: 503 with its id."""
         run = parts.checker.parse(body)
         given = parts.checker.remembered(run)
         if given is None:
@@ -176,8 +178,9 @@ def _api_routes(app: FastAPI, parts: _Parts, config: ServiceConfig) -> None:
         stored = parts.checker.state.answers_for(normalize_name(name), version)
         if not stored:
             raise NotFound(f"no stored answer for {name} {version}; POST /v1/check to judge it")
-        # each stored report is a compact JSON object: add "reused_from" (and "required_by":
-        # each was judged alone) before its "}" rather than decoding and encoding it again
+        # each stored report is a compact JSON object: add "reused_from" and "required_by"
+        # (who required a package belongs to the request that judged it, not to the release)
+        # before its "}" rather than decoding and encoding it again
         packages = ",".join(f'{body[:-1]},"reused_from":{json.dumps(iso_time(at))},"required_by":[]}}'
                             for body, _, at in stored)
         notes = json.dumps(list(dict.fromkeys(n for _, ns, _ in stored for n in ns)))

@@ -1,21 +1,27 @@
-"""Checks for the HTTP API: a request body in, ``shouldi.api.answer_async``'s answers out.
+"""Checks for the HTTP API: a request body in, the answers ``shouldi install`` gives out.
 
-Every answer comes from :func:`shouldi.api.answer_async`, the function ``shouldi install``
-calls, and is rendered in the CLI's JSON form: ``{"packages": [report_to_dict(report) +
-reused_from + required_by], "notes": run_notes(...)}`` (:mod:`shouldi.cli.render`), the same document
+A body is judged as ``shouldi install`` judges its specs: by default the specs and the whole
+tree they would install (:func:`shouldi.plan.answer_tree_async`: each package says who
+required it, a failing dependency fails what pulls it in), with ``"no_deps": true`` each spec
+alone (:func:`shouldi.api.answer_async`), as ``install --no-deps`` does. The answers are
+rendered in the CLI's JSON form: ``{"packages": [report_to_dict(report) + reused_from +
+required_by], "notes": run_notes(...)}`` (:mod:`shouldi.cli.render`), the same document
 ``install --format json`` prints, only without its indentation (``json`` encodes indented
-output in Python, ~30 times slower than compact output in C: 3 ms a request).
+output in Python, ~30 times slower than compact output in C).
 
-- **Bounded work.** Flow runs go through a :class:`Gate`: ``max_checks`` at once, at most
-  ``max_waiting`` queued; beyond that a 503 with ``Retry-After`` rather than an unbounded
-  queue.
-- **Answers already given** are kept in memory for the answer cache's own window
-  (``max_age``) and by the same rule (:func:`shouldi.cache.answers.cacheable`: never an
-  ``error``, never a check that could not run), keyed by the spec and
-  ``Settings.answer_key()`` (which also holds the local advisory store's state: a ``db
-  import`` is seen at once). The answer cache on disk would give the same answer, only
-  after reading and decoding a file (~2 ms); a repeated request then costs no flow run,
-  never waits behind a cold scan in the gate, and reuses the package's rendered form.
+- **Bounded work.** Flow runs (and tree resolutions) go through a :class:`Gate`:
+  ``max_checks`` at once, at most ``max_waiting`` queued; beyond that a 503 with
+  ``Retry-After`` rather than an unbounded queue.
+- **Answers already given** are kept in memory (:mod:`shouldi.service.memo`) for the answer
+  cache's own window (``max_age``) and by the same rule (:func:`shouldi.cache.answers.cacheable`),
+  keyed by the specs, whether the tree was asked for, and the settings' answer key (which
+  holds the local advisory store's state: a ``db import`` is seen at once). A repeated
+  request then costs no flow run, never waits behind a cold scan in the gate, and is one
+  string join of the packages' JSON, rendered once.
+- **Parsed once.** A body already parsed is not parsed again: :meth:`Checker.parse` keeps
+  the run (its ``Settings``, its requests, the settled part of its answer key) of the last
+  bodies seen; building and validating a ``Settings`` and its key cost more than the rest of
+  a cached answer.
 - **Recorded.** Every answer is kept in the state file (:mod:`shouldi.service.state`), for
   ``GET /v1/packages/{name}/{version}``.
 """
@@ -29,41 +35,31 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from shouldi.api import Answer, Request, answer_async, trace_to_dict
-from shouldi.cache.answers import cacheable
-from shouldi.cli.render import package_dict
 from shouldi.errors import ShouldiError
 from shouldi.service.config import ServiceConfig
-from shouldi.service.errors import BadRequest, Unavailable
+from shouldi.service.errors import BadRequest, BadRequirements, Unavailable
+from shouldi.service.memo import Given, Memo
 from shouldi.service.models import CheckBody
 from shouldi.service.state import State, StateUnavailable
-from shouldi.settings import Settings
+from shouldi.settings import Settings, advisory_store_state
 from shouldi.verdict import exit_code_for, report_to_dict
 
 __all__ = ["CheckRun", "Checker", "Gate", "Given", "iso_time"]
 
-_MEMO_SIZE = 4096
+_PARSED = 1024  # bodies whose run is kept (a body is at most max_body bytes: only short ones)
+_PARSED_BODY = 4096
 log = logging.getLogger("shouldi.service")
 
 
 def iso_time(t: float | None) -> str | None:
+    from datetime import datetime, timezone
+
     return None if t is None else datetime.fromtimestamp(t, timezone.utc).isoformat()
-
-
-@dataclass(frozen=True)
-class Given:
-    """An answer and its ``packages`` item (rendered once)."""
-
-    answer: Answer
-    package: dict[str, Any]
-
-    @classmethod
-    def of(cls, a: Answer) -> Given:
-        return cls(a, package_dict(a))
 
 
 class Gate:
@@ -91,11 +87,27 @@ class Gate:
 
 @dataclass(frozen=True)
 class CheckRun:
-    """A validated check request."""
+    """A validated check request. ``tree``: judge what the specs would install, not the
+    specs alone. Made once per body (:meth:`Checker.parse`), it computes once what does not
+    change while its settings stand: ``settled``, their answer key less the advisory store's
+    state (:meth:`Settings.settled_answer_key`, as JSON), and ``store``, the store whose
+    state completes it (:meth:`key`)."""
 
     requests: tuple[Request, ...]
     settings: Settings
     trace: bool = False
+    tree: bool = True
+    settled: str = field(init=False, repr=False)
+    store: Path = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        settled = json.dumps(self.settings.settled_answer_key(), sort_keys=True, default=str)
+        object.__setattr__(self, "settled", settled)
+        object.__setattr__(self, "store", self.settings.advisory_store())
+
+    def key(self) -> str:
+        """The settings' whole answer key, now (one ``stat`` of the advisory store)."""
+        return f"{self.settled}\0{advisory_store_state(self.store)}"
 
 
 class Checker:
@@ -104,11 +116,23 @@ class Checker:
     def __init__(self, config: ServiceConfig, state: State) -> None:
         self.config, self.state = config, state
         self.gate = Gate(config.max_checks, config.max_waiting)
-        self._memo: OrderedDict[tuple[str, str], tuple[float, tuple[Given, ...]]] = OrderedDict()
+        self.memo = Memo()
+        self._parsed: OrderedDict[str, CheckRun] = OrderedDict()
 
     # --- requests -----------------------------------------------------------------------
     def parse(self, body: CheckBody) -> CheckRun:
         """The run a body asks for, or :class:`BadRequest` saying what is wrong."""
+        text = body.model_dump_json()
+        run = self._parsed.get(text)
+        if run is None:
+            run = self._parse(body)
+            if len(text) <= _PARSED_BODY:
+                self._parsed[text] = run
+                while len(self._parsed) > _PARSED:
+                    self._parsed.popitem(last=False)
+        return run
+
+    def _parse(self, body: CheckBody) -> CheckRun:
         from shouldi.index.spec import check_spec
 
         specs = []
@@ -136,54 +160,70 @@ class Checker:
             settings = self.config.settings.replace(**changes)
         except ShouldiError as e:
             raise BadRequest(str(e)) from e
-        return CheckRun(tuple(Request(s) for s in specs), settings, body.trace)
+        return CheckRun(tuple(Request(s) for s in specs), settings, body.trace, not body.no_deps)
 
     # --- answers ------------------------------------------------------------------------
     def remembered(self, run: CheckRun) -> list[Given] | None:
-        """The answers when every spec's is still in memory (no task, no flow run)."""
+        """The answers when every one is still in memory (no task, no flow run)."""
         if run.trace:
             return None
-        key = _settings_key(run.settings)
+        key, max_age = run.key(), run.settings.max_age
+        if run.tree:
+            hit = self.memo.get(_tree_key(run), key, max_age)
+            return list(hit) if hit is not None else None
         out: list[Given] = []
         for r in run.requests:
-            hit = self._remembered(r.spec, key, run.settings.max_age)
+            hit = self.memo.get(r.spec, key, max_age)
             if hit is None:
                 return None
             out += hit
         return out
 
     async def answers(self, run: CheckRun) -> list[Given]:
-        """The answers, in the order of the specs."""
-        key = "" if run.trace else _settings_key(run.settings)
-        known = {r.spec: self._remembered(r.spec, key, run.settings.max_age)
+        """The answers, in the order of the specs (a tree's roots first)."""
+        if run.tree:
+            return await self._tree(run)
+        key = "" if run.trace else run.key()
+        known = {r.spec: self.memo.get(r.spec, key, run.settings.max_age)
                  for r in run.requests} if key else {}
         todo = [r for r in run.requests if known.get(r.spec) is None]
         fresh: dict[str, list[Given]] = {}
         if todo:
             async with self.gate.slot():
                 got = await answer_async(todo, run.settings, trace=run.trace)
-            for g in self.record(got, key):
-                fresh.setdefault(g.answer.spec, []).append(g)
+            by_spec: dict[str, list[Answer]] = {}
+            for a in got:
+                by_spec.setdefault(a.spec, []).append(a)
+            for spec, group in by_spec.items():
+                fresh[spec] = self.record(group, spec, key)
         out: list[Given] = []
         for r in run.requests:
             out += known.get(r.spec) or fresh.get(r.spec, [])
         return out
 
-    def _remembered(self, spec: str, key: str, max_age: float) -> tuple[Given, ...] | None:
-        hit = self._memo.get((spec, key))
-        if hit is None:
-            return None
-        answered_at, given = hit
-        if not 0 <= time.time() - answered_at < max_age:
-            return None
-        return given
+    async def _tree(self, run: CheckRun) -> list[Given]:
+        from shouldi.index import BadSpec
+        from shouldi.plan import answer_tree_async
+        from shouldi.resolve import Unresolvable
 
-    def record(self, answers: Sequence[Answer], key: str) -> list[Given]:
-        """Keep fresh answers in the state file (and, with a settings ``key``, in memory)."""
+        key = "" if run.trace else run.key()
+        if key:
+            hit = self.memo.get(_tree_key(run), key, run.settings.max_age)
+            if hit is not None:
+                return list(hit)
+        try:
+            async with self.gate.slot():
+                result = await answer_tree_async(run.requests, run.settings, trace=run.trace)
+        except (Unresolvable, BadSpec) as e:  # what `install` exits 2 for, said in one line
+            raise BadRequirements(str(e)) from e
+        return self.record(result.answers, _tree_key(run), key)
+
+    def record(self, answers: Sequence[Answer], about: str = "", key: str = "") -> list[Given]:
+        """Keep fresh answers in the state file and, with a settings ``key``, in memory under
+        ``about`` (a spec, or a tree's roots) for later requests."""
         from shouldi.cli.render import run_notes
 
         now = time.time()
-        by_spec: dict[str, list[Answer]] = {}
         for a in answers:
             if a.report.version is not None:
                 try:
@@ -191,31 +231,25 @@ class Checker:
                                           a.reused_from or now, run_notes([a]))
                 except StateUnavailable as e:  # the answer is still given
                     log.warning("not recorded: %s: %s", a.spec, e)
-            by_spec.setdefault(a.spec, []).append(a)
         given = [Given.of(a) for a in answers]
-        if not key:
-            return given
-        for spec, group in by_spec.items():
-            if all(cacheable(a.report) for a in group):
-                at = min((a.reused_from or now) for a in group)
-                later = tuple(Given.of(replace(a, reused_from=a.reused_from or now)) for a in group)
-                self._memo[(spec, key)] = (at, later)
-                self._memo.move_to_end((spec, key))
-        while len(self._memo) > _MEMO_SIZE:
-            self._memo.popitem(last=False)
+        if key:
+            self.memo.put(about, key, answers, now)
         return given
 
     # --- rendering ----------------------------------------------------------------------
     @staticmethod
     def render(given: Sequence[Given], trace: bool = False) -> str:
-        """The install JSON (plus ``traces`` when asked for), compact."""
+        """The install JSON (plus ``traces`` when asked for), compact: each package's JSON
+        was rendered once (:class:`Given`), and a JSON list is its items joined by commas."""
         from shouldi.cli.render import run_notes
 
         answers = [g.answer for g in given]
-        body: dict[str, Any] = {"packages": [g.package for g in given], "notes": run_notes(answers)}
+        notes = json.dumps(run_notes(answers), separators=(",", ":"))
+        body = f'{{"packages":[{",".join(g.text for g in given)}],"notes":{notes}'
         if trace:
-            body["traces"] = [trace_to_dict(a) for a in answers]
-        return json.dumps(body, separators=(",", ":"))
+            traces = json.dumps([trace_to_dict(a) for a in answers], separators=(",", ":"))
+            body += f',"traces":{traces}'
+        return body + "}"
 
     @staticmethod
     def exit_code(given: Sequence[Given]) -> int:
@@ -223,6 +257,7 @@ class Checker:
                              bad_input=any(g.answer.bad_input for g in given))
 
 
-def _settings_key(settings: Settings) -> str:
-    return json.dumps(settings.answer_key(), sort_keys=True, default=str)
-
+def _tree_key(run: CheckRun) -> str:
+    """What a tree's answer is filed under: its roots, in order (they are resolved together,
+    and the first is answered first)."""
+    return "\0".join(("tree", *(r.spec for r in run.requests)))

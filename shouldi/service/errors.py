@@ -10,6 +10,8 @@ before any route::
     ShouldiError
     └── ServiceError                 500 unless a subclass says otherwise
         ├── BadRequest               400 malformed JSON; 422 well-formed but unusable input
+        │   └── BadRequirements      422 + Shouldi-Exit-Code 2: requirements ``install``
+        │                                refuses (a tree that cannot be resolved)
         ├── Unauthorized             401 no token, or the wrong one
         ├── Refused                  403 the firewall refuses a file judged ``fail``
         ├── NotFound                 404 no such project, file, job or stored answer
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 from shouldi.errors import ShouldiError
 
-__all__ = ["BadRequest", "NotFound", "Refused", "ServiceError", "Unauthorized",
+__all__ = ["BadRequest", "BadRequirements", "NotFound", "Refused", "ServiceError", "Unauthorized",
            "Unavailable", "UpstreamError"]
 
 
@@ -50,6 +52,17 @@ class ServiceError(ShouldiError):
 
 class BadRequest(ServiceError):
     status = 422
+
+
+class BadRequirements(BadRequest):
+    """Requirements that have no answer (a conflict, no such project): what ``shouldi
+    install`` exits 2 for, so the header says the exit code as an answer's does."""
+
+    @property
+    def headers(self) -> dict[str, str]:
+        from shouldi.errors import EXIT_BAD_INPUT
+
+        return {**super().headers, "Shouldi-Exit-Code": str(EXIT_BAD_INPUT)}
 
 
 class Unauthorized(ServiceError):

@@ -222,7 +222,7 @@ class Firewall:
             raise
         except ShouldiError as e:
             return Judged(Verdict.ERROR, str(e))
-        self.checker.record([answer], "")  # kept for GET /v1/packages
+        self.checker.record([answer])  # kept for GET /v1/packages (judged alone: no memo)
         report = answer.report
         judged = Judged(report.verdict, reason_of(report))
         if report.verdict is not Verdict.ERROR:

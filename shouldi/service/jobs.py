@@ -4,7 +4,8 @@
 (through the same :class:`~shouldi.service.checks.Checker`, so the same gate and the same
 answers); ``GET /v1/jobs/{id}`` reads the state file, so any worker can answer it. A job
 that raises a deliberate error (an unreachable index, a full queue) fails with that one
-line and ``retryable`` set; a bug fails with "internal error" (the traceback is logged on
+line and ``retryable`` set, unless the request itself cannot be answered (a dependency
+tree that cannot be resolved: asking again gives the same); a bug fails with "internal error" (the traceback is logged on
 the server). Jobs still running when the server shuts down fail as retryable; those lost
 to a crash are marked so by :meth:`~shouldi.service.state.State.recover` on the next start.
 """
@@ -20,6 +21,7 @@ from typing import Any
 
 from shouldi.errors import ShouldiError
 from shouldi.service.checks import Checker, CheckRun, Given
+from shouldi.service.errors import BadRequest
 from shouldi.service.state import Job, State
 
 __all__ = ["Jobs"]
@@ -54,7 +56,8 @@ class Jobs:
                                      "the same request again")
             raise
         except ShouldiError as e:
-            self.state.set_job(job_id, "failed", error=str(e), retryable=True)
+            self.state.set_job(job_id, "failed", error=str(e),
+                               retryable=not isinstance(e, BadRequest))
             return
         except Exception:
             log.exception("job %s failed", job_id)

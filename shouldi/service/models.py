@@ -31,6 +31,11 @@ class CheckBody(BaseModel):
                              "as `shouldi install` takes them: `name`, `name==1.2`, `name>=1,<2`.")
     max_age: float | None = Field(None, ge=0, description="Reuse an answer given less than this "
                                   "many seconds ago (0: ask again; default: the server's).")
+    no_deps: bool = Field(False, description="Judge each spec alone, not the packages it would "
+                          "pull in (`install --no-deps`). By default, as `shouldi install` does, "
+                          "the specs' whole dependency tree is resolved for the target and "
+                          "judged: each package says who required it (`required_by`), and a "
+                          "package fails when something it pulls in fails.")
     all_files: bool = Field(False, description="Judge every file of each release.")
     python_version: str | None = Field(None, max_length=16,
                                        description="Judge the file pip would install for this Python.")

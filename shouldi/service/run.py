@@ -11,6 +11,15 @@ uvicorn's limits apply on top of the app's: ``limit_concurrency`` (connections a
 at once; beyond it, 503), ``timeout_keep_alive`` (idle connections are closed), h11's bound
 on a request head. Its own access log is off: :mod:`shouldi.service.middleware` writes one
 JSON line per request instead.
+
+The event loop is asyncio's own, not uvloop (which uvicorn picks when it is installed, as
+``uvicorn[standard]`` installs it): uvloop 0.23 (libuv 1.52) accepts one waiting connection
+per loop iteration, and an iteration of a busy worker serves every ready connection first
+(~100 requests, ~70 ms), so new connections waited seconds to be accepted: 200 clients
+connecting at once to a loaded server saw a p99 of 3 s (wrk, closed loop), a queue of 154
+connections draining at ~14 a second. asyncio's loop accepts every waiting connection
+(up to the backlog) at once: the same load's p99 is 0.23 s, at a few percent more CPU per
+request (bench/serve.py).
 """
 
 from __future__ import annotations
@@ -71,7 +80,7 @@ def uvicorn_config(config: ServiceConfig) -> uvicorn.Config:
     return _Config(config, host=config.host, port=config.port, workers=config.workers,
                    access_log=False, log_level="warning", limit_concurrency=LIMIT_CONCURRENCY,
                    timeout_keep_alive=5, timeout_graceful_shutdown=10, server_header=False,
-                   proxy_headers=False, lifespan="on")
+                   proxy_headers=False, lifespan="on", loop="asyncio")
 
 
 def run(config: ServiceConfig) -> None:
