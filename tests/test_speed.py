@@ -258,3 +258,14 @@ def test_the_typosquat_check_does_not_load_the_heuristics():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_a_scanner_worker_imports_only_its_operation():
+    """A heuristics worker process unpickles shouldi.operations.scan.heuristics_scan: that
+    module alone, not every operation with httpx and the advisory sources (~25 MB each)."""
+    code = ("import sys\nimport shouldi.operations.scan\n"
+            "print(sorted(m for m in ('httpx', 'shouldi.operations.fetch', 'shouldi.advisories.osv_api',"
+            " 'shouldi.operations.advisories') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -10,9 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import NewType
-
-import httpx
+from typing import TYPE_CHECKING, NewType
 
 from shouldi.dataflow import define
 from shouldi.results import Advisory, AdvisoryAnswer, CheckResult, ExtractedTree, Release
@@ -56,7 +54,12 @@ __all__ = [
 
 # -- seeds ----------------------------------------------------------------------------------
 RequirementSpec = NewType("RequirementSpec", str)
-HttpClient = NewType("HttpClient", httpx.AsyncClient)
+if TYPE_CHECKING:
+    import httpx
+
+    HttpClient = NewType("HttpClient", httpx.AsyncClient)
+else:  # httpx is not imported here: a worker process running one scanner never needs it
+    HttpClient = NewType("HttpClient", object)
 IndexUrl = NewType("IndexUrl", str)  # a simple-index root, one trailing slash
 Now = NewType("Now", datetime)  # "now" for age signals (tests pin it); absent: the clock
 HashPins = NewType("HashPins", frozenset[str])  # "sha256:<hex>" values a requirement pins
