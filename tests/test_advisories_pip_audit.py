@@ -310,32 +310,40 @@ def test_a_stopped_run_leaves_no_pip_audit_running(tmp_path: Path) -> None:
     assert running() == []
 
 
+@pytest.fixture
+def audits(monkeypatch: Any) -> list[list[tuple[str, str]]]:
+    """The pins of every pip-audit process the flow starts (sorted), each run for real."""
+    from shouldi.advisories import pip_audit as module
+
+    calls: list[list[tuple[str, str]]] = []
+    real = module.PipAuditSource.audit
+
+    async def audit(self: PipAuditSource, pins: Any) -> Any:
+        calls.append(sorted(pins))
+        return await real(self, pins)
+
+    monkeypatch.setattr(module.PipAuditSource, "audit", audit)
+    return calls
+
+
 def test_a_tree_check_runs_one_pip_audit_for_all_its_packages(
-        osv_server: OsvServer, local_index_factory: Any, tmp_path: Path, monkeypatch: Any) -> None:
+        osv_server: OsvServer, local_index_factory: Any, tmp_path: Path,
+        audits: list[list[tuple[str, str]]]) -> None:
     from click.testing import CliRunner
     from stores import store_option
 
-    from shouldi.advisories import pip_audit as module
     from shouldi.cli.main import cli
 
     index = local_index_factory(preload=False, core_metadata="pep714")
     for name, requires in (("zq-app", ["zq-lib", "demo-pkg"]), ("zq-lib", []), ("demo-pkg", [])):
         index.add_wheel({f"{name.replace('-', '_')}/__init__.py": "X = 1\n"}, name, "1.0",
                         requires=requires)
-    calls: list[list[tuple[str, str]]] = []
-    real = module.PipAuditSource.audit
-
-    async def audit(self: PipAuditSource, pins: Any) -> Any:
-        calls.append(list(pins))
-        return await real(self, pins)
-
-    monkeypatch.setattr(module.PipAuditSource, "audit", audit)
     argv = ["install", "zq-app==1.0", "--index-url", index.url, "--no-cache", "--no-safety-cli",
             "--no-osv", "--pip-audit-osv-url", osv_server.url, "--timeout", "5", "--format", "json",
             *store_option(tmp_path / "advisories.sqlite")]
     result = CliRunner().invoke(cli, argv, catch_exceptions=False)
     assert result.exit_code == 1, result.output  # demo-pkg has a known vulnerability
-    assert [sorted(c) for c in calls] == [[("demo-pkg", "1.0"), ("zq-app", "1.0"), ("zq-lib", "1.0")]]
+    assert audits == [[("demo-pkg", "1.0"), ("zq-app", "1.0"), ("zq-lib", "1.0")]]
     packages = {p["name"]: p for p in json.loads(result.stdout)["packages"]}
     assert set(packages) == {"zq-app", "zq-lib", "demo-pkg"}
     answers = {n: {a["source"]: a for a in p["advisory_answers"]}["pip-audit"] for n, p in packages.items()}
@@ -345,26 +353,18 @@ def test_a_tree_check_runs_one_pip_audit_for_all_its_packages(
 
 
 def test_exact_pins_are_asked_in_one_process_before_any_resolves(
-        osv_server: OsvServer, local_index_factory: Any, monkeypatch: Any) -> None:
+        osv_server: OsvServer, local_index_factory: Any,
+        audits: list[list[tuple[str, str]]]) -> None:
     """A locked requirements file (``shouldi ci -r``): its ``name==version`` pins are known
     before anything is resolved, so the first lookup asks for all of them."""
     import shouldi
-    from shouldi.advisories import pip_audit as module
 
     index = local_index_factory(preload=False)
     for name in ("demo-pkg", "other-pkg", "third-pkg"):
         index.add_wheel({f"{name.replace('-', '_')}/__init__.py": "X = 1\n"}, name, "1.0")
-    calls: list[list[tuple[str, str]]] = []
-    real = module.PipAuditSource.audit
-
-    async def audit(self: PipAuditSource, pins: Any) -> Any:
-        calls.append(sorted(pins))
-        return await real(self, pins)
-
-    monkeypatch.setattr(module.PipAuditSource, "audit", audit)
     reports = shouldi.check(["demo-pkg==1.0", "other-pkg==1.0", "third-pkg>=1"], index_url=index.url,
                             no_cache=True, safety_cli=False, osv=False, advisory_db=None,
                             pip_audit_osv_url=osv_server.url, timeout=5, jobs=1)
     # jobs=1: one package at a time, yet the pinned ones were asked together, the third alone
-    assert calls == [[("demo-pkg", "1.0"), ("other-pkg", "1.0")], [("third-pkg", "1.0")]]
+    assert audits == [[("demo-pkg", "1.0"), ("other-pkg", "1.0")], [("third-pkg", "1.0")]]
     assert [r.verdict.value for r in reports] == ["fail", "pass", "pass"]

