@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from shouldi.scanners.heuristics.blobs import blob_rule, long_lines, shannon_entropy
+from shouldi.scanners.heuristics.facts import ScopeFacts
 from shouldi.scanners.heuristics.fold import MAX_OUTPUT, fold
 from shouldi.scanners.heuristics.indicators import (
     Label,
@@ -21,6 +22,7 @@ from shouldi.scanners.heuristics.indicators import (
     shady_endpoint,
     string_labels,
 )
+from shouldi.scanners.heuristics.scanner import _Run
 from shouldi.scanners.heuristics.visitor import hidden_candidates
 from shouldi.scanners.interface import PathRole, path_role
 
@@ -161,3 +163,34 @@ def test_hidden_code_candidates():
 ])
 def test_path_roles(relname, role):
     assert path_role(relname) is role
+
+
+def test_scope_edges_are_unique_and_compact_after_a_file_and_reopen_on_add():
+    scope = ScopeFacts(3)
+    assert scope.edges == () and scope.guarded == ()
+    for edge in [("ref", "os.system"), ("module", "os"), ("ref", "os.system")]:
+        scope.add(edge)
+    scope.add(("ref", "subprocess.run"), guarded=True)
+    scope.seal()
+    assert isinstance(scope.edges, tuple) and sorted(scope.edges) == [("module", "os"),
+                                                                     ("ref", "os.system")]
+    assert scope.guarded == (("ref", "subprocess.run"),)
+    scope.add(("module", "os"))  # a sealed scope reopens, still one of each edge
+    scope.add(("ref", "socket.socket"))
+    assert sorted(scope.edges) == [("module", "os"), ("ref", "os.system"), ("ref", "socket.socket")]
+
+
+def test_one_copy_of_each_edge_is_kept_for_a_whole_scan(tmp_path):
+    """The facts of every file stay in memory until the call graph is searched: an edge
+    that recurs across files is one object, not one per file."""
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    for i in range(3):
+        (pkg / f"m{i}.py").write_text(f"import os\n\ndef f{i}():\n    os.path.join('a', 'b')\n")
+    run = _Run(tmp_path)
+    run.walk()
+    edges = [edge for parsed in run.parsed.values() for scope in parsed.facts.scopes.values()
+             for edge in scope.edges if edge == ("ref", "os.path.join")]
+    assert len(edges) == 3 and len({id(edge) for edge in edges}) == 1
+    assert all(type(scope.edges) is tuple for parsed in run.parsed.values()
+               for scope in parsed.facts.scopes.values())

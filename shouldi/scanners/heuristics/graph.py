@@ -113,7 +113,7 @@ class Graph:
             facts = self.files[file].scopes.get(scope)
             if facts is None:
                 continue
-            edges = sorted(facts.edges | facts.guarded) if guarded_too else sorted(facts.edges)
+            edges = sorted({*facts.edges, *facts.guarded}) if guarded_too else sorted(facts.edges)
             for kind, target in edges:
                 self._follow(file, scope, kind, target, path)
 

@@ -178,13 +178,17 @@ def public_ip(host: str) -> bool:
     return not any(address in net for net in _LOCAL_NETS if net.version == address.version)
 
 
-@functools.lru_cache(maxsize=16384)
 def shady_endpoint(text: str) -> str | None:
     """Why ``text`` names a shady endpoint (a short reason), or None."""
     if len(text) > 4096:
         text = text[:4096]
     if "." not in text:  # every endpoint above has a dot: a domain or an address
         return None
+    return _shady_endpoint(text)
+
+
+@functools.lru_cache(maxsize=8192)
+def _shady_endpoint(text: str) -> str | None:
     lowered = text.lower()
     if any(hint in lowered for hint in _SHADY_HINTS):
         found = _SHADY.search(text)
@@ -228,16 +232,25 @@ _CREDENTIAL_PHRASES = ("Login Data", "Web Data", "Local State", "Local Storage",
 _PATH_CHARACTERS = frozenset("/\\.~%:")
 
 
-@functools.lru_cache(maxsize=65536)
 def string_labels(text: str) -> int:
-    """Labels a string literal carries by itself (paths, endpoints)."""
-    labels = 0
+    """Labels a string literal carries by itself (paths, endpoints).
+
+    Most literals are names and words: those are answered here, uncached; only strings with
+    path characters go through the regular expressions, and only those are remembered (a
+    cache of every literal of a large package held megabytes of strings until the scan
+    ended)."""
     if len(text) > 4096:
-        return labels
+        return 0
     if text.isidentifier():  # most literals: keys, names; only a few words matter
         return Label.CREDPATH if text.lower() in _CREDENTIAL_WORDS else 0
     if not _PATH_CHARACTERS.intersection(text):
         return Label.CREDPATH if any(p in text for p in _CREDENTIAL_PHRASES) else 0
+    return _path_labels(text)
+
+
+@functools.lru_cache(maxsize=8192)
+def _path_labels(text: str) -> int:
+    labels = 0
     if _ABSOLUTE.match(text) and text not in _HARMLESS_PATHS:
         labels |= Label.OUTSIDE
         if _HOME_TEXT.match(text):

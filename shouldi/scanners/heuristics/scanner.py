@@ -63,7 +63,7 @@ from pathlib import Path
 
 from shouldi.results import CheckResult, Finding, Severity, Status
 from shouldi.scanners.heuristics.blobs import long_lines
-from shouldi.scanners.heuristics.facts import MODULE, FileFacts, Hit, ScopeFacts
+from shouldi.scanners.heuristics.facts import MODULE, Edge, FileFacts, Hit, ScopeFacts
 from shouldi.scanners.heuristics.files import (
     backend_modules,
     binary_kind,
@@ -146,6 +146,7 @@ class _Run:
         self.parsed: dict[str, _Parsed] = {}
         self.loose: list[Finding] = []  # file-level findings (binaries, bytecode, too large)
         self.caps: Counter[str] = Counter()
+        self.edge_pool: dict[Edge, Edge] = {}  # one copy of each call-graph edge
         self.files = self.python_files = self.unparsable = self.loc = 0
 
     # -- the walk -----------------------------------------------------------------------------
@@ -224,7 +225,7 @@ class _Run:
         visitor = Visitor.for_source(hidden)(
             placement.module, placement.package, lines, runs_as_main,
             mentions_environ=b"environ" in data or b"getenv" in data, hidden_lines=hidden,
-            mentions_argv=b"argv" in data)
+            mentions_argv=b"argv" in data, edge_pool=self.edge_pool)
         try:
             facts = visitor.run(module)
         except RecursionError:
@@ -239,6 +240,7 @@ class _Run:
             self._bidi(text, facts)
         if placement.role is Role.BUILD or placement.role is Role.STARTUP:
             facts.caps["install_time_code"] += 1
+        facts.seal()
         self.parsed[relname] = _Parsed(placement, facts, visitor.aliases, loc)
 
     def _bidi(self, text: str, facts: FileFacts) -> None:

@@ -31,7 +31,7 @@ from typing import ClassVar
 from shouldi.scanners.heuristics import names as n
 from shouldi.scanners.heuristics.blobs import ENTROPY_MIN_LENGTH, blob_rule
 from shouldi.scanners.heuristics.commands import SETUP_CALLS, Commands
-from shouldi.scanners.heuristics.facts import MODULE, ClassFacts, FileFacts, Hit, ScopeFacts
+from shouldi.scanners.heuristics.facts import MODULE, ClassFacts, Edge, FileFacts, Hit, ScopeFacts
 from shouldi.scanners.heuristics.fold import Value
 from shouldi.scanners.heuristics.guards import Guards
 from shouldi.scanners.heuristics.indicators import SECRET_ENV, Label, string_labels
@@ -71,7 +71,8 @@ class Visitor(Sinks, Guards, Commands, ast.NodeVisitor):
 
     def __init__(self, module: str = "", package: str = "", lines: list[str] | None = None,
                  runs_as_main: bool = False, depth: int = 0, mentions_environ: bool = True,
-                 hidden_lines: frozenset[int] = frozenset(), mentions_argv: bool = True) -> None:
+                 hidden_lines: frozenset[int] = frozenset(), mentions_argv: bool = True,
+                 edge_pool: dict[Edge, Edge] | None = None) -> None:
         self.module, self.package, self.lines = module, package, lines
         self.runs_as_main, self.depth = runs_as_main, depth
         #: False when the source never spells "environ"/"getenv": no expression can read the
@@ -81,6 +82,10 @@ class Visitor(Sinks, Guards, Commands, ast.NodeVisitor):
         #: Lines with a long run of blanks before code (:func:`hidden_candidates`): only
         #: statements there are checked for hidden code.
         self.hidden_lines = hidden_lines
+        #: One copy of each edge for a whole scan (``("ref", "os.path.join")`` recurs in
+        #: thousands of scopes of a large package): the facts of every file stay in memory
+        #: until the call graph is searched.
+        self.edge_pool: dict[Edge, Edge] = {} if edge_pool is None else edge_pool
         self.facts = FileFacts()
         self.facts.scopes[MODULE] = ScopeFacts(1)
         self.aliases: dict[str, str] = {}
@@ -151,8 +156,9 @@ class Visitor(Sinks, Guards, Commands, ast.NodeVisitor):
 
     def edge(self, kind: str, target: str) -> None:
         if target:
-            facts = self.facts.scopes[self.frames[-1].scope]
-            (facts.guarded if self.guard else facts.edges).add((kind, target))
+            edge = (kind, target)
+            self.facts.scopes[self.frames[-1].scope].add(
+                self.edge_pool.setdefault(edge, edge), self.guard > 0)
 
     def ref(self, node: ast.expr) -> None:
         """An edge for a function or class named by ``node`` (called or handed over).
