@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 from pathlib import Path
 from typing import Any
 
+import httpcore
+import httpx
 import pytest
 from index_server import LocalIndex
 
@@ -20,6 +23,7 @@ from shouldi.index import (
     parse_spec,
     resolve,
 )
+from shouldi.index.client import RetryTransport
 
 
 def resolve_clean(with_client: Any, index: LocalIndex, **kw: Any) -> Any:
@@ -142,3 +146,35 @@ def test_one_tls_context_serves_every_client_even_when_built_in_a_thread(monkeyp
     assert len(made) == 1  # built once, by whichever thread came first
     assert all(c is contexts[0] for c in contexts)
     assert client_module._ssl_context().verify_mode.name == "CERT_REQUIRED"
+
+
+class _Unresolvable(httpx.AsyncBaseTransport):
+    """An inner transport whose every request fails as the resolver's ``code`` would."""
+
+    def __init__(self, code: int) -> None:
+        self.code, self.calls = code, 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.calls += 1
+        try:
+            try:
+                raise socket.gaierror(self.code, "resolver says no")
+            except socket.gaierror as exc:
+                raise httpcore.ConnectError(str(exc)) from exc
+        except httpcore.ConnectError as exc:
+            raise httpx.ConnectError(str(exc), request=request) from exc
+
+
+@pytest.mark.parametrize(("code", "calls"), [(socket.EAI_NONAME, 1), (socket.EAI_AGAIN, 3)],
+                         ids=["no-such-host", "temporary-failure"])
+def test_a_host_that_does_not_exist_is_not_retried(code: int, calls: int) -> None:
+    inner = _Unresolvable(code)
+
+    async def get() -> None:
+        transport = RetryTransport(inner, retries=2, backoff=0.01)
+        async with httpx.AsyncClient(transport=transport) as client:
+            await client.get("https://advisories.example/v1/query")
+
+    with pytest.raises(httpx.ConnectError, match="resolver says no"):
+        asyncio.run(get())
+    assert inner.calls == calls

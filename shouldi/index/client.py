@@ -3,11 +3,14 @@
 Retries live in a transport wrapper so every request made with the client (pages, JSON API,
 downloads) gets the same policy: retry connection trouble, timeouts and 5xx/429 with
 exponential backoff, then give up with the last error. Tests wrap any transport the same way.
+A host name the resolver says does not exist is not retried: another try gets the same answer
+(an advisory service unreachable from a sandbox cost each run 3.5 s of backoff).
 """
 
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 import threading
 from dataclasses import dataclass
@@ -23,10 +26,27 @@ __all__ = ["PAGE_LIMIT", "Page", "RetryTransport", "describe_http_error", "get_p
 PAGE_LIMIT = 64 << 20
 
 _RETRY_EXCEPTIONS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+#: Resolver answers that are final: "no such name", "no address for it". A temporary failure
+#: (``EAI_AGAIN``) is retried like any other connection trouble.
+_NO_SUCH_HOST = frozenset(
+    code for code in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", None)) if code is not None)
+
+
+def _no_such_host(exc: BaseException) -> bool:
+    """Whether ``exc`` (an httpx error) comes from a resolver that said the host does not exist."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # httpx -> httpcore -> socket.gaierror
+        if seen is None:
+            return False
+        if isinstance(seen, socket.gaierror):
+            return seen.errno in _NO_SUCH_HOST
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 class RetryTransport(httpx.AsyncBaseTransport):
-    """Retry an inner transport on connection errors, timeouts, 5xx and 429.
+    """Retry an inner transport on connection errors, timeouts, 5xx and 429 (not on a host
+    name that does not resolve).
 
     ``retries`` counts extra attempts: ``retries=3`` means up to four requests. Waits are
     ``backoff * 2**attempt`` seconds, capped at ``max_backoff``.
@@ -50,8 +70,8 @@ class RetryTransport(httpx.AsyncBaseTransport):
         while True:
             try:
                 response = await self._inner.handle_async_request(request)
-            except _RETRY_EXCEPTIONS:
-                if attempt >= self._retries:
+            except _RETRY_EXCEPTIONS as exc:
+                if attempt >= self._retries or _no_such_host(exc):
                     raise
             else:
                 if not _retryable_status(response.status_code) or attempt >= self._retries:
