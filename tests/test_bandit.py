@@ -282,3 +282,47 @@ def test_what_counts_as_literal_data(tmp_path, body, data):
     path.write_text(body)
     assert is_literal_data(path, LITERAL_DATA_MIN_SIZE) is data
     assert not is_literal_data(path, LITERAL_DATA_MIN_SIZE - 1)  # small: bandit's, whatever it is
+
+
+def test_literal_data_and_the_heuristics_never_parse_in_two_threads_at_once(tmp_path, monkeypatch):
+    """CPython 3.11's AST constructor keeps its recursion depth per interpreter: two threads
+    parsing at once can fail a file that parses (``SystemError: AST constructor recursion depth
+    mismatch``; it made bleach 5.0.1's bandit check an error in a two-job dataset build). Every
+    parse of a scanned file goes through one lock."""
+    import ast
+    import threading
+    import time
+
+    from shouldi.scanners.heuristics import HeuristicsScanner
+    from shouldi.scanners.literal_data import LITERAL_DATA_MIN_SIZE, is_literal_data
+
+    inside, most = [0], [0]
+    real_parse = ast.parse
+
+    def slow_parse(*args, **kwargs):
+        inside[0] += 1
+        most[0] = max(most[0], inside[0])
+        time.sleep(0.01)  # a long parse: the other threads run meanwhile
+        try:
+            return real_parse(*args, **kwargs)
+        finally:
+            inside[0] -= 1
+
+    monkeypatch.setattr(ast, "parse", slow_parse)
+    data = tmp_path / "table.py"
+    data.write_text("TABLE = {\n" + "".join(f"    'k{i}': {i},\n" for i in range(LITERAL_DATA_MIN_SIZE // 10)) + "}\n")
+    tree = tmp_path / "pkg"
+    tree.mkdir()
+    for i in range(5):
+        (tree / f"m{i}.py").write_text("import os\nos.getcwd()\n")
+    answers: list[object] = []
+    threads = [threading.Thread(target=lambda: answers.append(is_literal_data(data, data.stat().st_size)))
+               for _ in range(3)]
+    threads += [threading.Thread(target=lambda: answers.append(HeuristicsScanner().scan(tree).status))
+                for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers.count(True) == 3 and answers.count(Status.OK) == 2
+    assert most[0] == 1

@@ -27,6 +27,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from shouldi.scanners.parsing import PARSE_ERRORS, parse_python
+
 __all__ = ["LITERAL_DATA_MIN_SIZE", "is_literal_data"]
 
 #: Smaller modules cost bandit little: they are scanned whatever they hold.
@@ -115,7 +117,7 @@ def is_literal_data(path: Path, size: int) -> bool:
     if size < LITERAL_DATA_MIN_SIZE:
         return False
     try:
-        module = ast.parse(path.read_bytes(), filename=str(path))
-    except (SyntaxError, ValueError, RecursionError, MemoryError, OSError):
+        module = parse_python(path.read_bytes(), filename=str(path))
+    except (*PARSE_ERRORS, OSError):
         return False
     return bool(module.body) and all(_data_statement(s) for s in module.body)

@@ -52,10 +52,8 @@ import gc
 import io
 import os
 import re
-import threading
 import time
 import tokenize
-import warnings
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -76,6 +74,7 @@ from shouldi.scanners.heuristics.layout import Layout, Placement, Role
 from shouldi.scanners.heuristics.rules import RULES, Reach
 from shouldi.scanners.heuristics.visitor import Visitor, hidden_candidates
 from shouldi.scanners.interface import path_weight
+from shouldi.scanners.parsing import PARSE_ERRORS, parse_python
 
 __all__ = ["CAPABILITIES", "MAX_FILE_SIZE", "HeuristicsScanner"]
 
@@ -209,8 +208,8 @@ class _Run:
     def _source(self, relname: str, data: bytes, text: str, lines: list[str], loc: int,
                 placement: Placement) -> None:
         try:
-            module = _parse(data, relname)
-        except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
+            module = parse_python(data, relname)
+        except PARSE_ERRORS as e:
             self.unparsable += 1
             self.warnings.append(f"{relname} does not parse as Python: {_one_line(e)}")
             if placement.role in (Role.BUILD, Role.STARTUP, Role.MODULE):
@@ -261,8 +260,8 @@ class _Run:
         for number, line in pth_import_lines(text):
             facts_hits.append(Hit("pth-import-line", number, line.strip()[:120], MODULE))
             try:
-                parsed = _parse(line.strip())
-            except (SyntaxError, ValueError):
+                parsed = parse_python(line.strip())
+            except PARSE_ERRORS:
                 continue
             ast.increment_lineno(parsed, number - 1)
             body += parsed.body
@@ -382,22 +381,6 @@ class _Run:
             message=f"{rule.summary}: reads secrets ({source.rule}, line {source.line}) and "
                     f"talks to the network (line {send.line}) in code that runs by itself",
             file=relname, line=send.line, weight=path_weight(relname), path=send.path)]
-
-
-_PARSE_LOCK = threading.Lock()
-
-
-def _parse(source: bytes | str, filename: str = "<unknown>") -> ast.Module:
-    """:func:`ast.parse` with the compiler's warnings (invalid escapes...) ignored.
-
-    The scan may run in a thread of a process whose warning filters are not ours (an API
-    caller's, pytest's ``error``): under an ``error`` filter the compiler turns such a
-    warning into a ``SyntaxError`` and a file that parses would read as unparsable. Filters
-    are process-global, so they are swapped under a lock (parsing holds the GIL anyway: the
-    lock costs no parallelism)."""
-    with _PARSE_LOCK, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return ast.parse(source, filename=filename)
 
 
 @contextlib.contextmanager

@@ -37,6 +37,7 @@ from shouldi.scanners.heuristics.guards import Guards
 from shouldi.scanners.heuristics.indicators import SECRET_ENV, Label, string_labels
 from shouldi.scanners.heuristics.sinks import Sinks
 from shouldi.scanners.heuristics.taint import Frame, Summary
+from shouldi.scanners.parsing import PARSE_ERRORS, parse_python
 
 __all__ = ["HIDDEN_GAP", "MAX_NESTING", "Visitor", "hidden_candidates"]
 
@@ -482,8 +483,8 @@ class Visitor(Sinks, Guards, Commands, ast.NodeVisitor):
         if self.depth >= MAX_NESTING or not code:
             return
         try:
-            tree = ast.parse(code)
-        except (SyntaxError, ValueError, RecursionError, MemoryError, TypeError):
+            tree = parse_python(code)
+        except (*PARSE_ERRORS, TypeError):
             return
         sub = Visitor(self.module, self.package, None, self.runs_as_main, self.depth + 1)
         sub.aliases = dict(self.aliases)
