@@ -60,16 +60,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--features", type=Path, default=ROOT / "datasets" / "features.csv")
     parser.add_argument("--labels", type=Path, default=ROOT / "datasets" / "labels.csv")
-    parser.add_argument("--features-set", choices=("history", "code", "all"), default="history")
+    parser.add_argument("--features-set", choices=("history", "code", "all", "capabilities"), default="history")
     parser.add_argument("--estimators", default="logistic,gradient-boosting")
     parser.add_argument("--cutoff", default="2022-01-01")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    from shouldi.record import CODE_FEATURES, HISTORY_COLUMNS, MODEL_FEATURES
+    from shouldi.record import CAPABILITY_FEATURES, CODE_FEATURES, HISTORY_COLUMNS, MODEL_FEATURES
     from shouldi.risk_model import load_table
     from shouldi.risk_model.assess import assess
 
-    columns = {"history": HISTORY_COLUMNS, "code": CODE_FEATURES, "all": MODEL_FEATURES}[args.features_set]
+    columns = {"history": HISTORY_COLUMNS, "code": CODE_FEATURES, "all": MODEL_FEATURES,
+               "capabilities": CAPABILITY_FEATURES}[args.features_set]
     table = load_table(args.features, columns)
     subsets = {"all projects": table, "advisory projects only": _subset(table, _advisory_projects(args.labels))}
     result: dict[str, Any] = {"features": str(args.features), "feature_set": args.features_set,

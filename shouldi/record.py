@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from shouldi import __version__
 from shouldi.verdict import PackageReport, report_to_dict
 
-__all__ = ["CODE_FEATURES", "FEATURE_COLUMNS", "HISTORY_COLUMNS", "MODEL_FEATURES", "RECORD_COLUMNS",
+__all__ = ["CAPABILITY_FEATURES", "CODE_FEATURES", "FEATURE_COLUMNS", "HISTORY_COLUMNS", "MODEL_FEATURES", "RECORD_COLUMNS",
            "Scalar", "report_to_record"]
 
 Scalar = str | int | float | bool | None
@@ -74,6 +74,14 @@ CODE_FEATURES: tuple[str, ...] = tuple(
 #: ``history.requires`` is left out: PyPI's JSON gives Requires-Dist for the latest release
 #: only, so it cannot be known as of the upload of an older one.
 MODEL_FEATURES: tuple[str, ...] = (*HISTORY_COLUMNS, *CODE_FEATURES)
+#: The history beside a few code columns that say what the code can do and how much of it
+#: there is (capability counts, lines, files, bytes, bandit's confident findings), instead of
+#: every rule's count: ~20 inputs where :data:`MODEL_FEATURES` has ~70, for a few hundred
+#: positives.
+CAPABILITY_FEATURES: tuple[str, ...] = (
+    *HISTORY_COLUMNS, *(f"heuristics.{k}" for k in CAPABILITIES),
+    "heuristics.python_files", "archive.bytes", "bandit.high_high", "bandit.medium_high",
+    "bandit.high_medium")
 
 _STATUS_COLUMNS = tuple(f"{c}.status" for c in
                         ("archive", "bandit", "heuristics", "advisories", "metadata", "typosquat",

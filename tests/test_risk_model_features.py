@@ -8,7 +8,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from shouldi.index.jsonapi import parse_metadata, release_history
-from shouldi.record import CODE_FEATURES, HISTORY_COLUMNS, MODEL_FEATURES, report_to_record
+from shouldi.record import (
+    CAPABILITY_FEATURES,
+    CODE_FEATURES,
+    HISTORY_COLUMNS,
+    MODEL_FEATURES,
+    report_to_record,
+)
 from shouldi.results import CheckResult, PackageMetadata, ReleaseUpload, Status
 from shouldi.risk_model.features import history_check, history_features, popularity_rank
 from shouldi.verdict import CheckSummary, PackageReport, Verdict
@@ -90,6 +96,10 @@ def test_record_columns_and_model_features() -> None:
     assert not any(f.startswith(("metadata.", "typosquat.", "advisories.")) for f in MODEL_FEATURES)
     assert "heuristics.cap_network" in CODE_FEATURES and "bandit.high_high" in CODE_FEATURES
     assert (*HISTORY_COLUMNS, *CODE_FEATURES) == MODEL_FEATURES
+    # the compact set: the history, then code columns the model may read, each once
+    assert CAPABILITY_FEATURES[:len(HISTORY_COLUMNS)] == HISTORY_COLUMNS
+    assert set(CAPABILITY_FEATURES) <= set(MODEL_FEATURES)
+    assert len(set(CAPABILITY_FEATURES)) == len(CAPABILITY_FEATURES) < len(MODEL_FEATURES) // 2
     meta = parse_metadata(doc(), "demo", "1.1.1", "https://index.example/pypi/demo/json")
     heuristics = CheckResult("heuristics", Status.OK, counts={"network": 2})
     report = PackageReport("demo", "1.1.1", Verdict.PASS, (), {

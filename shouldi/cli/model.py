@@ -85,7 +85,14 @@ def _all_features() -> tuple[str, ...]:
     return MODEL_FEATURES
 
 
-_FEATURE_SETS = {"history": _history_features, "code": _code_features, "all": _all_features}
+def _capability_features() -> tuple[str, ...]:
+    from shouldi.record import CAPABILITY_FEATURES
+
+    return CAPABILITY_FEATURES
+
+
+_FEATURE_SETS = {"history": _history_features, "code": _code_features, "all": _all_features,
+                 "capabilities": _capability_features}
 
 
 @model.command("train")
@@ -96,7 +103,8 @@ _FEATURE_SETS = {"history": _history_features, "code": _code_features, "all": _a
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
               help="Estimator parameter (repeatable), e.g. --param C=0.5.")
 @click.option("--features", "feature_set", type=click.Choice(sorted(_FEATURE_SETS)), default="all",
-              show_default=True, help="Which columns the model reads (history: no code features).")
+              show_default=True, help="Which columns the model reads (history: no code features; capabilities: history "
+                   "and a few code columns).")
 @click.option("--cutoff", default=_CUTOFF, show_default=True, metavar="DATE",
               help="Time split: train on releases whose window closed before DATE, test on later uploads.")
 @_TRACKING
