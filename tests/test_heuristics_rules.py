@@ -339,3 +339,46 @@ def test_subclassing_runs_no_base_class_code(tmp_path):
             "class Fast(Transport):\n    pass\n")
     assert ("network", 4, INFO) in findings(tmp_path, code)
     assert ("network", 4, M) in findings(tmp_path / "b", code + "Fast()\n")
+
+
+# -- version stamping: a constant read-only git/hg query ----------------------------------------
+
+GIT_AT_IMPORT = "import subprocess\n__version__ = subprocess.check_output({command}{extra}).strip()\n"
+
+
+@pytest.mark.parametrize("command", [
+    "['git', 'describe', '--tags', '--always', '--long']",
+    "'git log --pretty=format:%ct --quiet -1 HEAD'",
+    "['git', 'rev-parse', '--short', 'HEAD']",
+    "['hg', 'id', '-i']",
+], ids=["git-describe", "git-log-shell-string", "git-rev-parse", "hg-id"])
+def test_a_constant_read_only_vcs_query_at_import_informs(tmp_path, command):
+    found = findings(tmp_path, GIT_AT_IMPORT.format(command=command, extra=", shell=False"))
+    assert ("vcs-query", 2, L) in found and not any(r == "process-spawn" for r, _, _ in found), found
+
+
+@pytest.mark.parametrize(("command", "extra"), [
+    ("['git', 'log', '--output=/tmp/x']", ""),  # writes a file
+    ("['git', '-c', 'core.pager=sh', 'log']", ""),  # another configuration
+    ("['git', 'describe', '--dirty']", ""),  # refreshes the index: the fsmonitor hook runs
+    ("['git', 'status']", ""),
+    ("'git log; id'", ", shell=True"),  # shell syntax
+    ("['git', 'log', VERSION]", ""),  # a part that does not fold
+    ("['git', 'log']", ", env={'GIT_EXTERNAL_DIFF': 'sh'}"),  # GIT_* variables run commands
+    ("['git', 'log']", ", executable='/tmp/x'"),
+], ids=["output", "config", "dirty", "status", "shell", "unfolded", "env", "executable"])
+def test_any_other_git_command_at_import_still_warns(tmp_path, command, extra):
+    found = findings(tmp_path, GIT_AT_IMPORT.format(command=command, extra=extra))
+    assert ("process-spawn", 2, M) in found, found
+
+
+def test_a_query_in_a_package_that_ships_its_own_repository_warns(tmp_path):
+    """A shipped ``.git`` config can make ``git log`` run a program (``gpg.program`` with
+    ``log.showSignature``), so the query is a process start like any other there."""
+    code = GIT_AT_IMPORT.format(command="['git', 'log', '-1']", extra="")
+    files = {"demo/__init__.py": code, "demo/.git/config": "[log]\n\tshowSignature = true\n"}
+    result = HeuristicsScanner().scan(sdist_tree(tmp_path, files))
+    spawned = [f for f in result.findings if f.rule == "process-spawn"]
+    assert [(f.line, f.severity) for f in spawned] == [(2, M)]
+    assert "ships a repository" in spawned[0].message
+    assert not any(f.rule == "vcs-query" for f in result.findings)

@@ -43,6 +43,7 @@ __all__ = [
     "persistence_path",
     "shady_endpoint",
     "string_labels",
+    "vcs_query",
 ]
 
 
@@ -303,6 +304,29 @@ _RECON = re.compile(r"^\s*(whoami|hostname|uname|id|ipconfig|ifconfig|systeminfo
                     r"|cat\s+/etc/passwd|env|printenv|set)\b", re.IGNORECASE)
 _SECRET_COMMAND = re.compile(r"\bcat\b.*(\.ssh|\.aws|/etc/shadow|\.netrc|\.pypirc|\.git-cred)",
                              re.IGNORECASE)
+
+
+#: Read-only queries of a version-control tree, by program: what version-stamping code asks
+#: (``git describe``, ``git log -1 --format=%ct``, ``git rev-parse HEAD``, ``hg id``). Not
+#: ``git status`` nor ``describe --dirty``: refreshing the index runs the repository's
+#: fsmonitor hook. A package that ships a repository of its own (whose config could make any
+#: of these run a command) never gets this name (:mod:`.scanner`).
+_VCS_QUERIES = {"git": frozenset({"log", "describe", "rev-parse", "rev-list", "show-ref"}),
+                "hg": frozenset({"id", "identify", "log", "parents"})}
+#: Options that write files, run programs or read another configuration.
+_VCS_UNSAFE = ("-c", "--config", "--output", "--exec", "--upload-pack", "--receive-pack", "-p",
+               "--patch", "-u", "--ext-diff", "--textconv", "--git-dir", "--work-tree", "-C",
+               "-R", "--repository", "--cwd", "--show-signature", "--dirty", "--broken")
+_VCS_WORD = re.compile(r"^[A-Za-z0-9_=%:./,+@^~-]+$")
+
+
+def vcs_query(command: str) -> bool:
+    """Whether ``command`` (a folded command line, ``{?}`` where a part did not fold) is a
+    constant read-only query of a git or Mercurial tree: no shell syntax, no unsafe option."""
+    words = command.split()
+    if len(words) < 2 or words[0] not in _VCS_QUERIES or words[1] not in _VCS_QUERIES[words[0]]:
+        return False
+    return all(_VCS_WORD.match(w) and not w.startswith(_VCS_UNSAFE) for w in words[2:])
 
 
 @functools.lru_cache(maxsize=4096)

@@ -123,6 +123,7 @@ RULES: dict[str, Rule] = {
         Rule("environ-dump", _S, "uses the whole environment as data", _L),
         Rule("credential-path", _S, "names a credential, browser or wallet file", _L),
         Rule("native-load", _S, "loads a native library", _L),
+        Rule("vcs-query", _S, "asks git or hg about a source tree (version stamping)", _L),
         Rule("custom-install-command", _S, "custom setuptools command runs code at install", _L),
         Rule("in-tree-build-backend", _S, "the build backend is shipped in the sdist", _L),
         Rule("pth-import-line", _S, ".pth line starting with import runs at every start", _L),

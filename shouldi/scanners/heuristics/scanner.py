@@ -146,6 +146,9 @@ class _Run:
         self.loose: list[Finding] = []  # file-level findings (binaries, bytecode, too large)
         self.caps: Counter[str] = Counter()
         self.edge_pool: dict[Edge, Edge] = {}  # one copy of each call-graph edge
+        #: where the package ships a git/hg repository of its own (its config can make a
+        #: "read-only" query run a command): its ``vcs-query`` hits are ``process-spawn``
+        self.ships_repository = ""
         self.files = self.python_files = self.unparsable = self.loc = 0
 
     # -- the walk -----------------------------------------------------------------------------
@@ -154,6 +157,8 @@ class _Run:
             self._loose("in-tree-build-backend", relname, relname, Reach.BUILD)
         for dirpath, dirnames, filenames in os.walk(self.tree):
             dirnames.sort()
+            if not self.ships_repository and _REPOSITORY.intersection((*dirnames, *filenames)):
+                self.ships_repository = dirpath
             for filename in sorted(filenames):
                 path = Path(dirpath, filename)
                 if path.is_symlink() or not path.is_file():
@@ -348,7 +353,10 @@ class _Run:
             reach = Reach.ASIDE if role in (Role.ASIDE, Role.EXTRA) else Reach.RUNTIME
         if hit.guarded and reach.runs_by_itself:
             reach = Reach.GUARDED
-        rule = RULES[hit.rule]
+        rule_id, detail = hit.rule, hit.detail
+        if rule_id == "vcs-query" and self.ships_repository:
+            rule_id, detail = "process-spawn", f"{detail}, in a package that ships a repository"
+        rule = RULES[rule_id]
         severity = rule.severity(reach, hit.critical)
         if reach in _RUNS:
             where = f"{_RUNS[reach]}: {' -> '.join(path)}" if path else _RUNS[reach]
@@ -361,8 +369,8 @@ class _Run:
             where = ("in tests/docs/examples: the install does not run it" if role is Role.ASIDE
                      else "not installed, and the build does not run it")
         return Finding(
-            check="heuristics", rule=hit.rule, severity=severity,
-            message=f"{rule.summary}: {hit.detail} ({where})", file=relname,
+            check="heuristics", rule=rule_id, severity=severity,
+            message=f"{rule.summary}: {detail} ({where})", file=relname,
             line=hit.line or None, weight=path_weight(relname),
             path=path if reach in _RUNS else (),
         )
@@ -397,6 +405,10 @@ def _no_cyclic_gc() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+#: Names of a repository (or a ``.git`` file pointing at one) shipped inside a package.
+_REPOSITORY = frozenset({".git", ".hg"})
 
 
 def _one_line(err: BaseException) -> str:

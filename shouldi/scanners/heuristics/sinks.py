@@ -38,6 +38,7 @@ from shouldi.scanners.heuristics.indicators import (
     command_kinds,
     public_ip,
     shady_endpoint,
+    vcs_query,
 )
 from shouldi.scanners.heuristics.taint import Summary
 
@@ -198,8 +199,12 @@ class Sinks(FileSinks):
             self.nested(code, node, "the code given to python -c")
         if values and self.frame_sink(values[0], "process"):
             found = True
-        if not found:
-            self.hit("process-spawn", node, shown)
+        if found:
+            return
+        # a constant read-only git/hg query (version stamping) is a signal, unless the call
+        # chooses the program or the environment (GIT_* variables can run commands)
+        own = any(k.arg in ("executable", "env") or k.arg is None for k in node.keywords)
+        self.hit("vcs-query" if not own and vcs_query(command) else "process-spawn", node, shown)
 
     def _process_evidence(self, labels: int, command: str, node: ast.Call, shown: str) -> bool:
         found = False
