@@ -21,7 +21,7 @@ from shouldi.cli.main import cli
 SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
 # a risky capability that really runs (at import): a warning, not a fail
 WARNS = {"env_mod/__init__.py": "import subprocess\n\n"
-         "REV = subprocess.run(['git', 'rev-parse', 'HEAD'], capture_output=True).stdout\n"}
+         "OUT = subprocess.run(['make', 'native'], capture_output=True).stdout\n"}
 VULN = [{"id": "PYSEC-2099-5", "aliases": ["CVE-2099-5"], "summary": "remote code execution",
          "fixed_in": ["9.9"]}]
 
