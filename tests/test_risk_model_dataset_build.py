@@ -57,6 +57,23 @@ def test_build_writes_features_beside_labels_and_resumes(local_index, tmp_path: 
     assert len(list(open_source(output).read())) == 2
 
 
+def test_a_scanned_row_s_history_comes_from_the_labels_advisory_history(local_index, tmp_path: Path) -> None:
+    """The flow's own history check reads the local advisory store (here: empty); the labels'
+    ``project_advisories`` is what the label was made from, so the row's features use it."""
+    labels = tmp_path / "labels.csv"
+    labels.write_text("name,version,label,date,project_advisories\n"
+                      "cleanpkg,1.0.0,0,2024-01-01,\n"
+                      "evilpkg,0.1.0,1,2024-01-01,2000-01-01T00:00:00+00:00 2999-01-01T00:00:00+00:00\n",
+                      encoding="utf-8")
+    output = tmp_path / "features.csv"
+    result = run(local_index, tmp_path, labels, output)
+    assert result.exit_code == 0, result.output
+    rows = {r["name"]: r for r in open_source(output).read()}
+    assert rows["evilpkg"]["bandit.status"] == "ok"  # scanned, not history-only
+    assert rows["evilpkg"]["history.past_advisories"] == 1  # the one published before the upload
+    assert rows["cleanpkg"]["history.past_advisories"] == 0  # an empty cell: none
+
+
 def test_labels_are_validated(tmp_path: Path) -> None:
     labels = tmp_path / "labels.csv"
     labels.write_text("name,version,label\nx,1.0,1\nx,1.0,1\ny,2,0\n", encoding="utf-8")

@@ -15,7 +15,10 @@ The risk model's ``history.*`` features (the project as of the release's upload,
 :func:`shouldi.risk_model.features.history_check`) are computed here from the index's JSON
 API (one request per project, :func:`shouldi.index.jsonapi.fetch_metadata`) and the labels
 file's ``project_advisories`` column (publication times of the project's advisories; absent:
-unknown), unless the report already carries a ``history`` check (a flow that computes it).
+unknown). The flow computes a ``history`` check too, from the local advisory store (often
+absent, or newer than the labels); where the labels file gives the project's advisory history,
+that is what the row's label was made from, so its check replaces the flow's: a label and its
+features come from the same data (the history never judges: the verdict is the flow's).
 ``--history-only`` writes those and the labels without downloading or scanning anything: for
 research on history features, never for a model that is meant to read code features.
 """
@@ -121,8 +124,11 @@ def history_checks(specs: Sequence[LabelledSpec], index_url: str, timeout: float
     return asyncio.run(run())
 
 
-def with_history(report: PackageReport, check: CheckResult | None) -> PackageReport:
-    if check is None or "history" in report.checks:
+def with_history(report: PackageReport, check: CheckResult | None,
+                 from_labels: bool = False) -> PackageReport:
+    """``report`` with the history ``check`` computed here: in place of the flow's when the
+    labels gave the project's advisory history (``from_labels``), else only where it has none."""
+    if check is None or ("history" in report.checks and not from_labels):
         return report
     return replace(report, checks={**report.checks, "history": CheckSummary.of(check)})
 
@@ -234,7 +240,8 @@ def build(labels: Path, output: Path, batch: int | None, history_only: bool, set
                 if report.version is None:
                     failed.append(f"{outcome.spec}: {report.reasons[0].message if report.reasons else '?'}")
                 else:
-                    report = with_history(report, history.get(outcome.spec))
+                    report = with_history(report, history.get(outcome.spec),
+                                          ADVISORY_TIMES in columns[outcome.spec])
                     record = report_to_record(report, settings.index_url)
                     writer.write({**record, **_output_columns(columns[outcome.spec])})
                 tick(outcome.spec)
