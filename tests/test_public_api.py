@@ -30,6 +30,8 @@ def test_all_names_exist(name):
 @pytest.mark.parametrize(("package", "light", "heavy"), [
     ("shouldi.dataflow", "shouldi.dataflow.results", "shouldi.dataflow.orchestrator"),
     ("shouldi.index", "shouldi.index.spec", "httpx"),
+    # a policy in pyproject.toml is read on every run in a project directory
+    ("shouldi.inputs", "shouldi.inputs.pyproject", "packaging.tags"),
 ])
 def test_packages_load_their_names_on_first_use(package, light, heavy):
     """A submodule alone does not load its package's other modules (warm runs depend on it)."""

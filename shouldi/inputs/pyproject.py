@@ -11,7 +11,9 @@ The file is read as hostile input (:func:`~shouldi.inputs.files.read_text_input`
 at most :data:`MAX_PYPROJECT_BYTES`, UTF-8) and every table is checked to be one before it
 is used, so ``project = "x"`` or ``tool = 5`` is a one-line :class:`InputError`, never an
 ``AttributeError``. :func:`load_toml` and :func:`tool_table` give other layers (the policy
-in ``[tool.shouldi]``) the same reading.
+in ``[tool.shouldi]``) the same reading; they import neither packaging nor the dependency
+type, so reading a policy costs what reading TOML costs (every ``shouldi install`` run in a
+project directory reads one).
 """
 
 from __future__ import annotations
@@ -20,13 +22,13 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from packaging.utils import canonicalize_name
-
-from shouldi.inputs.dependency import Dependency, make_dependency
 from shouldi.inputs.errors import InputError
 from shouldi.inputs.files import MiB, read_text_input
+
+if TYPE_CHECKING:
+    from shouldi.inputs.dependency import Dependency
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -66,6 +68,8 @@ def read_pyproject(path: Path, groups: Sequence[str] | None = None) -> list[Depe
     Group names are matched after PEP 503 normalisation; an unknown name is an error that
     lists the available ones.
     """
+    from shouldi.inputs.dependency import make_dependency
+
     shown = str(path)
     text, data = load_toml(path, what="pyproject.toml")
     project = _table(data, "project", shown)
@@ -110,6 +114,8 @@ def read_pyproject(path: Path, groups: Sequence[str] | None = None) -> list[Depe
 
 
 def _norm(name: str) -> str:
+    from packaging.utils import canonicalize_name
+
     return str(canonicalize_name(name))
 
 
@@ -156,6 +162,8 @@ def _group_entries(
     name: str, entries: object, shown: str, lines: _LineFinder
 ) -> tuple[list[Dependency], set[str]]:
     """A PEP 735 group's own requirements, and the groups it includes."""
+    from shouldi.inputs.dependency import make_dependency
+
     if not isinstance(entries, list):
         raise InputError(f"{shown}: dependency group {name!r} must be a list")
     deps: list[Dependency] = []
