@@ -380,5 +380,16 @@ def test_a_query_in_a_package_that_ships_its_own_repository_warns(tmp_path):
     result = HeuristicsScanner().scan(sdist_tree(tmp_path, files))
     spawned = [f for f in result.findings if f.rule == "process-spawn"]
     assert [(f.line, f.severity) for f in spawned] == [(2, M)]
-    assert "ships a repository" in spawned[0].message
+    assert "ships or configures a repository" in spawned[0].message
     assert not any(f.rule == "vcs-query" for f in result.findings)
+
+
+def test_a_query_in_a_package_that_sets_git_configuration_warns(tmp_path):
+    """``GIT_CONFIG_PARAMETERS`` set in one module makes another's ``git log`` run a program."""
+    files = {"demo/__init__.py": "import os\nos.environ['GIT_CONFIG_PARAMETERS'] = \"'log.showSignature=1'\"\n"
+                                 "from demo import version\n",
+             "demo/version.py": GIT_AT_IMPORT.format(command="['git', 'log', '-1']", extra="")}
+    result = HeuristicsScanner().scan(sdist_tree(tmp_path, files))
+    spawned = [f for f in result.findings if f.rule == "process-spawn" and f.file.endswith("version.py")]
+    assert [(f.line, f.severity) for f in spawned] == [(2, M)]
+    assert "sets git/hg configuration" in spawned[0].message

@@ -146,8 +146,10 @@ class _Run:
         self.loose: list[Finding] = []  # file-level findings (binaries, bytecode, too large)
         self.caps: Counter[str] = Counter()
         self.edge_pool: dict[Edge, Edge] = {}  # one copy of each call-graph edge
-        #: where the package ships a git/hg repository of its own (its config can make a
-        #: "read-only" query run a command): its ``vcs-query`` hits are ``process-spawn``
+        #: where the package ships a git/hg repository of its own, or names the variables that
+        #: configure one (either can make a "read-only" query run a command:
+        #: ``log.showSignature`` with ``gpg.program``): its ``vcs-query`` hits are
+        #: ``process-spawn``
         self.ships_repository = ""
         self.files = self.python_files = self.unparsable = self.loc = 0
 
@@ -204,6 +206,8 @@ class _Run:
             message=f"{rule.summary}: {detail}", file=relname, weight=path_weight(relname)))
 
     def source(self, relname: str, data: bytes, placement: Placement) -> None:
+        if not self.ships_repository and _VCS_SETTINGS.search(data):
+            self.ships_repository = f"{relname} (sets git/hg configuration)"
         text = data.decode("utf-8", "replace")
         lines = text.splitlines()
         loc = sum(map(bool, map(str.strip, lines)))
@@ -355,7 +359,8 @@ class _Run:
             reach = Reach.GUARDED
         rule_id, detail = hit.rule, hit.detail
         if rule_id == "vcs-query" and self.ships_repository:
-            rule_id, detail = "process-spawn", f"{detail}, in a package that ships a repository"
+            rule_id, detail = "process-spawn", (f"{detail}, in a package that ships or configures a "
+                                                f"repository: {self.ships_repository}")
         rule = RULES[rule_id]
         severity = rule.severity(reach, hit.critical)
         if reach in _RUNS:
@@ -409,6 +414,8 @@ def _no_cyclic_gc() -> Iterator[None]:
 
 #: Names of a repository (or a ``.git`` file pointing at one) shipped inside a package.
 _REPOSITORY = frozenset({".git", ".hg"})
+#: Environment variables that configure git or Mercurial, anywhere in a source file.
+_VCS_SETTINGS = re.compile(rb"\bGIT_[A-Z_]+|\bHGRC(PATH)?\b|\bHGPLAIN")
 
 
 def _one_line(err: BaseException) -> str:
