@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import base64
 import codecs
-import json
 import zlib
-from pathlib import Path
 
 import pytest
 from scanner_trees import sdist_tree
 
 from shouldi.results import Severity, Status
 from shouldi.scanners.heuristics import HeuristicsScanner
+from shouldi.scanners.heuristics.indicators import SHADY_ENDPOINTS
 
 TOP = "demo-1.0"
 C, H, M, L, INFO = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW,
@@ -262,13 +261,13 @@ def test_bidi_controls_in_code_but_not_in_strings(tmp_path):
 
 # -- endpoints and plain capabilities ---------------------------------------------------------
 
-#: URLs naming real services, as scanned text (tests/data/endpoints.json: never contacted)
-NETWORK_CALLS = json.loads((Path(__file__).parent / "data" / "endpoints.json").read_text(
-    encoding="utf-8"))["network_calls"]
+#: One listed service of each kind, from the rule's own table (never contacted)
+SHADY_URLS = [f"https://{kind[0]}/x" for kind in SHADY_ENDPOINTS.values()]
 
 
 @pytest.mark.parametrize(("url", "shady"), [
-    *map(tuple, NETWORK_CALLS),
+    *((url, True) for url in SHADY_URLS),
+    ("https://packages.example/simple/", False), ("https://api.code.example/repos", False),
     ("http://203.0.113.9:8080/x", True), ("http://127.0.0.1:8000/", False),
     ("http://192.168.1.10/", False),
 ])

@@ -38,6 +38,8 @@ __all__ = [
     "CREDENTIAL_PATH",
     "FINGERPRINT_ENV",
     "SECRET_ENV",
+    "SHADY_ENDPOINTS",
+    "THROWAWAY_TLDS",
     "Label",
     "command_kinds",
     "persistence_path",
@@ -96,31 +98,41 @@ _PERSIST = re.compile(
     re.IGNORECASE,
 )
 
-_SHADY_HOSTS = (
-    # chat services used as drop boxes and command channels
-    r"discord(app)?\.com/api/webhooks|api\.telegram\.org|hooks\.slack\.com"
-    r"|cdn\.discordapp\.com/attachments|media\.discordapp\.net/attachments"
-    # paste sites and anonymous file drops
-    r"|pastebin\.com|paste\.ee|hastebin|ghostbin|rentry\.(co|org)|termbin\.com|dpaste"
-    r"|controlc\.com|paste\.rs|privatebin|justpaste\.it|pastie\.org"
-    r"|transfer\.sh|file\.io|anonfiles|gofile\.io|catbox\.moe|filetransfer\.io|sendspace\.com"
-    r"|temp\.sh|bashupload|oshi\.at|uguu\.se|pixeldrain"
-    # tunnels
-    r"|ngrok\.io|ngrok-free\.app|ngrok\.app|trycloudflare\.com|serveo\.net|localhost\.run"
-    r"|loca\.lt|localtunnel\.me|pagekite\.me|bore\.pub|playit\.gg|portmap\.io"
-    # request catchers, out-of-band testing
-    r"|webhook\.site|requestbin|pipedream\.net|burpcollaborator|oastify\.com|interact\.sh"
-    r"|interactsh|oast\.(pro|live|site|online|fun|me)|canarytokens|dnslog\.cn|ceye\.io"
-    r"|beeceptor\.com|hookbin\.com|requestcatcher\.com|postb\.in"
-    # URL shorteners
-    r"|bit\.ly|tinyurl\.com|is\.gd|cutt\.ly|rb\.gy|shorturl\.at|goo\.gl|ow\.ly|rebrand\.ly"
-    r"|tiny\.cc|v\.gd"
-    # "what is my IP": reconnaissance
-    r"|api\.ipify\.org|ipinfo\.io|ip-api\.com|ifconfig\.me|icanhazip\.com|checkip\.amazonaws"
-    r"|ipecho\.net|myexternalip\.com|wtfismyip\.com|api\.myip\.com|ident\.me"
-    # free hosting seen in campaigns
-    r"|herokuapp\.com|glitch\.me|repl\.co|000webhostapp\.com|workers\.dev"
-)
+#: Endpoints code has little reason to talk to and malware uses, by kind: each is matched
+#: anywhere in a string, case-insensitively (the tests check every entry, and that the hints
+#: below let each one through).
+SHADY_ENDPOINTS: dict[str, tuple[str, ...]] = {
+    "chat services used as drop boxes and command channels": (
+        "discord.com/api/webhooks", "discordapp.com/api/webhooks", "api.telegram.org",
+        "hooks.slack.com", "cdn.discordapp.com/attachments", "media.discordapp.net/attachments"),
+    "paste sites and anonymous file drops": (
+        "pastebin.com", "paste.ee", "hastebin", "ghostbin", "rentry.co", "rentry.org",
+        "termbin.com", "dpaste", "controlc.com", "paste.rs", "privatebin", "justpaste.it",
+        "pastie.org", "transfer.sh", "file.io", "anonfiles", "gofile.io", "catbox.moe",
+        "filetransfer.io", "sendspace.com", "temp.sh", "bashupload", "oshi.at", "uguu.se",
+        "pixeldrain"),
+    "tunnels": (
+        "ngrok.io", "ngrok-free.app", "ngrok.app", "trycloudflare.com", "serveo.net",
+        "localhost.run", "loca.lt", "localtunnel.me", "pagekite.me", "bore.pub", "playit.gg",
+        "portmap.io"),
+    "request catchers, out-of-band testing": (
+        "webhook.site", "requestbin", "pipedream.net", "burpcollaborator", "oastify.com",
+        "interact.sh", "interactsh", "oast.pro", "oast.live", "oast.site", "oast.online",
+        "oast.fun", "oast.me", "canarytokens", "dnslog.cn", "ceye.io", "beeceptor.com",
+        "hookbin.com", "requestcatcher.com", "postb.in"),
+    "URL shorteners": (
+        "bit.ly", "tinyurl.com", "is.gd", "cutt.ly", "rb.gy", "shorturl.at", "goo.gl", "ow.ly",
+        "rebrand.ly", "tiny.cc", "v.gd"),
+    '"what is my IP": reconnaissance': (
+        "api.ipify.org", "ipinfo.io", "ip-api.com", "ifconfig.me", "icanhazip.com",
+        "checkip.amazonaws", "ipecho.net", "myexternalip.com", "wtfismyip.com", "api.myip.com",
+        "ident.me"),
+    "free hosting seen in campaigns": (
+        "herokuapp.com", "glitch.me", "repl.co", "000webhostapp.com", "workers.dev"),
+}
+#: Top-level domains given away free or for pennies, and so used for throw-away hosts.
+THROWAWAY_TLDS = ("tk", "ml", "ga", "cf", "gq", "xyz", "top", "pw", "icu", "cfd", "sbs", "click",
+                  "rest", "buzz", "monster", "cyou")
 #: Lower-case words one of which each pattern above needs: the big alternations are slow,
 #: and almost every literal in real code contains none of these.
 _CREDENTIAL_HINTS = (".ssh", "id_", ".aws", ".azure", "gcloud", "pypirc", "netrc", "git-cred",
@@ -132,7 +144,7 @@ _CREDENTIAL_HINTS = (".ssh", "id_", ".aws", ".azure", "gcloud", "pypirc", "netrc
 _PERSIST_ENDS = ("rc", "profile", "login", "zshenv", ".pth", "customize.py", "config.fish")
 _PERSIST_HINTS = ("/etc/", "cron", "autostart", "systemd", "launchagents", "launchdaemons",
                   "startup", "currentversion", "winlogon", "authorized_keys")
-_SHADY_HINTS = ("discord", "telegram", "slack", "paste", "hastebin", "ghostbin", "termbin",
+_SHADY_HINTS = ("discord", "telegram", "slack", "paste", "pastie", "hastebin", "ghostbin", "termbin",
                 "privatebin", "requestbin", "hookbin", "rentry", "controlc",
                 "justpaste", "transfer.sh", "file.io", "anonfiles", "gofile", "catbox",
                 "filetransfer", "sendspace", "temp.sh", "bashupload", "oshi.at", "uguu",
@@ -145,10 +157,10 @@ _SHADY_HINTS = ("discord", "telegram", "slack", "paste", "hastebin", "ghostbin",
                 "checkip", "ipecho", "myexternalip", "wtfismyip", "myip", "ident.me",
                 "herokuapp", "glitch.me", "repl.co", "000webhost", "workers.dev")
 _URL_HOST = re.compile(r"(?:https?|ftp|wss?|tcp)://([^/\s:?#'\"]+)", re.IGNORECASE)
-_SHADY = re.compile(_SHADY_HOSTS, re.IGNORECASE)
+_SHADY = re.compile("|".join(re.escape(e) for kind in SHADY_ENDPOINTS.values() for e in kind),
+                    re.IGNORECASE)
 _ONION = re.compile(r"\b[a-z2-7]{16,56}\.onion\b", re.IGNORECASE)
-_SHADY_TLD = re.compile(
-    r"\.(tk|ml|ga|cf|gq|xyz|top|pw|icu|cfd|sbs|click|rest|buzz|monster|cyou)$", re.IGNORECASE)
+_SHADY_TLD = re.compile(rf"\.({'|'.join(THROWAWAY_TLDS)})$", re.IGNORECASE)
 _BARE_IP = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 _BENIGN_IPS = frozenset({"1.1.1.1", "8.8.8.8", "8.8.4.4", "9.9.9.9", "1.0.0.1"})
 
