@@ -206,7 +206,7 @@ class _Run:
             message=f"{rule.summary}: {detail}", file=relname, weight=path_weight(relname)))
 
     def source(self, relname: str, data: bytes, placement: Placement) -> None:
-        if not self.ships_repository and _VCS_SETTINGS.search(data):
+        if not self.ships_repository and any(name in data for name in _VCS_SETTINGS):
             self.ships_repository = f"{relname} (sets git/hg configuration)"
         text = data.decode("utf-8", "replace")
         lines = text.splitlines()
@@ -414,8 +414,9 @@ def _no_cyclic_gc() -> Iterator[None]:
 
 #: Names of a repository (or a ``.git`` file pointing at one) shipped inside a package.
 _REPOSITORY = frozenset({".git", ".hg"})
-#: Environment variables that configure git or Mercurial, anywhere in a source file.
-_VCS_SETTINGS = re.compile(rb"\bGIT_[A-Z_]+|\bHGRC(PATH)?\b|\bHGPLAIN")
+#: Environment variables that configure git or Mercurial (``GIT_CONFIG_PARAMETERS``,
+#: ``GIT_DIR``, ``HGRCPATH``...), anywhere in a source file's bytes.
+_VCS_SETTINGS = (b"GIT_", b"HGRC", b"HGPLAIN")
 
 
 def _one_line(err: BaseException) -> str:
