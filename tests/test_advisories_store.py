@@ -492,3 +492,23 @@ def test_shared_archive_reimport_is_idempotent(
     stats = copy.import_path(SHARED)
     assert (stats.advisories, stats.updated) == (1459, 0)
     assert copy.status().advisories == 1459  # type: ignore[union-attr]
+
+
+def test_fingerprint_is_the_content_not_the_file(tmp_path: Path) -> None:
+    docs = [osv("PYSEC-1", "a"), osv("PYSEC-2", "b", modified="2024-05-02T00:00:00Z")]
+    one, two = AdvisoryStore(tmp_path / "one.sqlite"), AdvisoryStore(tmp_path / "two.sqlite")
+    assert one.fingerprint() is None  # absent
+    one.import_path(write_docs(tmp_path / "d1", docs))
+    two.import_path(write_docs(tmp_path / "d2", list(reversed(docs))))
+    seen = one.fingerprint()
+    assert seen is not None and seen == two.fingerprint()
+    assert seen.startswith("2 advisories up to 2024-05-02, sha256 ")
+    # Newer data for one advisory, or one more advisory: another fingerprint.
+    two.import_path(write_docs(tmp_path / "d3", [osv("PYSEC-1", "a", modified="2024-04-01T00:00:00Z")]))
+    assert two.fingerprint() not in (None, seen)
+    one.import_path(write_docs(tmp_path / "d4", [osv("PYSEC-3", "c")]))
+    assert one.fingerprint() is not None and one.fingerprint().startswith("3 advisories")
+    garbage = tmp_path / "garbage.sqlite"
+    garbage.write_bytes(b"not sqlite at all, just bytes")
+    with pytest.raises(StoreError, match="not a SQLite database"):
+        AdvisoryStore(garbage).fingerprint()

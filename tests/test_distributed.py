@@ -232,3 +232,79 @@ def test_online_real_pypi_on_local_1_equals_local(tmp_path: Path) -> None:
     assert remote[0].report.version == "1.16.0"
     assert report_to_record(remote[0].report, "", scanned_at=when) == \
         report_to_record(local[0].report, "", scanned_at=when)
+
+
+def test_every_worker_must_hold_the_clients_advisory_data() -> None:
+    from shouldi.distributed.tasks import NO_ADVISORY_DATA, check_advisories
+
+    a, b = "2 advisories up to 2024-05-02, sha256 aaaa", "3 advisories up to 2024-06-01, sha256 bbbb"
+    assert check_advisories({"w1": a, "w2": a}, a) == a
+    assert check_advisories({"w1": a}, NO_ADVISORY_DATA) == a  # the client has none: the workers' data
+    with pytest.raises(ClusterUnfitError, match=r"workers hold different advisory data \(w1: 2 adv.*w2: 3 adv"):
+        check_advisories({"w1": a, "w2": b}, a)
+    with pytest.raises(ClusterUnfitError, match="the Dask workers hold other advisory data .* than this client"):
+        check_advisories({"w1": b}, a)
+    with pytest.raises(ClusterUnfitError, match="other advisory data"):
+        check_advisories({"w1": NO_ADVISORY_DATA}, a)  # workers with none answer "not checked" elsewhere
+
+
+def test_a_task_refuses_when_its_worker_holds_other_advisory_data(tmp_path: Path) -> None:
+    from shouldi.advisories.store import AdvisoryStore
+    from shouldi.distributed.tasks import advisory_fact, run_batch
+
+    store = tmp_path / "s.sqlite"
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "A-1.json").write_text(
+        '{"id": "A-1", "modified": "2024-01-01T00:00:00Z", "affected": [{"package": '
+        '{"ecosystem": "PyPI", "name": "x"}, "versions": ["1.0"]}]}', encoding="utf-8")
+    AdvisoryStore(store).import_path(folder)
+    here = advisory_fact(store)
+    assert here.startswith("1 advisories up to 2024-01-01")
+    from shouldi import __version__
+
+    with pytest.raises(ClusterUnfitError, match=r"holds other advisory data \(1 advisories.*\) than the run's"):
+        run_batch([], Settings(advisory_db=store), frozenset(), __version__, "2 advisories up to 2024-02-01")
+    assert run_batch([], Settings(advisory_db=store), frozenset(), __version__, here) == []
+
+
+def _fill_store(store: Path, ids: list[str]) -> None:
+    from shouldi.advisories.store import AdvisoryStore
+
+    folder = store.parent / f"docs-{len(ids)}"
+    folder.mkdir(parents=True)
+    for ident in ids:
+        (folder / f"{ident}.json").write_text(
+            f'{{"id": "{ident}", "modified": "2024-01-01T00:00:00Z", "affected": [{{"package": '
+            '{"ecosystem": "PyPI", "name": "zq-other"}, "versions": ["1.0"]}]}', encoding="utf-8")
+    AdvisoryStore(store).import_path(folder)
+
+
+def test_workers_with_other_advisory_data_than_the_client_are_refused(local_index, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two machines: the worker process reads the default store of its own data dir (its
+    environment at spawn), the client another. Nothing is checked: exit 2 before any answer;
+    once the client holds no data of its own, the workers' data is the run's."""
+    import dask
+
+    worker_data, client_data = tmp_path / "worker-data", tmp_path / "client-data"
+    _fill_store(worker_data / "advisories.sqlite", ["A-1"])
+    monkeypatch.setenv("SHOULDI_DATA_DIR", str(worker_data))
+    argv = ["scan", "cleanpkg==1.0.0", "--cache-dir", str(tmp_path / "cache"), "--no-pip-audit",
+            "--no-safety-cli", "--timeout", "10", "--index-url", local_index.url]
+    with dask.config.set({"distributed.worker.daemon": False}), distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        monkeypatch.setenv("SHOULDI_DATA_DIR", str(client_data))
+        _fill_store(client_data / "advisories.sqlite", ["A-1", "A-2"])
+        argv += ["--dask-scheduler", cluster.scheduler_address]
+        refused = CliRunner().invoke(cli, argv, catch_exceptions=False)
+        assert refused.exit_code == 2, refused.output
+        (line,) = [x for x in refused.output.splitlines() if x.startswith("error:")]
+        assert "the Dask workers hold other advisory data (1 advisories up to 2024-01-01" in line
+        assert "than this client (2 advisories up to 2024-01-01" in line
+        assert "cleanpkg" not in refused.stdout
+        (client_data / "advisories.sqlite").unlink()
+        allowed = CliRunner().invoke(cli, argv, catch_exceptions=False)
+    assert allowed.exit_code == 0, allowed.output
+    assert [line.split()[:3] for line in allowed.stdout.splitlines() if line.startswith("cleanpkg")] == [
+        ["cleanpkg", "1.0.0", "pass"]]

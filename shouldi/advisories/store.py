@@ -314,6 +314,32 @@ class AdvisoryStore:
                 times.append(when)
         return tuple(sorted(times))
 
+    def fingerprint(self) -> str | None:
+        """What the store holds, as one short line that two machines can compare: the
+        advisory count, the newest ``modified`` and a digest of every advisory's id,
+        ``modified`` and withdrawn flag (its content, not its path or file time: two stores
+        built from the same data on two machines agree). ``None`` when the store does not
+        exist or holds nothing; raises :class:`StoreError` when it exists but is unusable.
+        Dask workers compare it, so that no worker answers from other advisory data."""
+        import hashlib
+
+        with self._reading() as conn:
+            if conn is None or not self._schema_version(conn):
+                return None
+            conn.execute("BEGIN")
+            digest = hashlib.sha256()
+            count = 0
+            newest = ""
+            for ident, modified, withdrawn in conn.execute(
+                    "SELECT id, modified, withdrawn FROM advisories ORDER BY id"):
+                digest.update(f"{ident}\0{modified}\0{withdrawn}\n".encode())
+                count += 1
+                newest = max(newest, modified)
+            conn.execute("COMMIT")
+        if not count:
+            return None
+        return f"{count} advisories up to {newest[:10]}, sha256 {digest.hexdigest()[:16]}"
+
     def matches(self, name: str, version: str) -> tuple[tuple[Advisory, ...], tuple[str, ...]]:
         """Non-withdrawn advisories affecting ``name==version``, and notes on ranges that could
         not be evaluated. ``name`` must already be canonical (PEP 503)."""

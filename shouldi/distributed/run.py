@@ -103,6 +103,7 @@ def _run(session: DaskSession, requests: list[Request], settings: Settings,
     as_completed = importlib.import_module("distributed").as_completed
 
     client = session.client()
+    advisories = session.advisory_data(settings.advisory_db)
     stats = session.stats
     size = batch_size(len(requests), stats.threads, settings.jobs)
     batches = [requests[i:i + size] for i in range(0, len(requests), size)]
@@ -111,7 +112,7 @@ def _run(session: DaskSession, requests: list[Request], settings: Settings,
     for i, batch in enumerate(batches):
         key = f"shouldi-check-{run_id}-{i}"
         future = client.submit(run_batch, batch, settings, _recorded_for(batch, recorded),
-                               __version__, key=key, pure=False)
+                               __version__, advisories, key=key, pure=False)
         futures[future] = (key, batch)
     stats.tasks += len(batches)
     answers: dict[Request, list[Answer]] = {}

@@ -3,7 +3,9 @@
 :func:`dask_session` opens nothing by itself: the first :meth:`DaskSession.client` call
 connects (or, for ``local:N``, starts the :class:`distributed.LocalCluster`), checks every
 worker (:func:`shouldi.distributed.tasks.check_worker`) and keeps the client for every later
-call of the command (``dataset build`` asks once per batch). A command that fails on its
+call of the command (``dataset build`` asks once per batch). :meth:`DaskSession.advisory_data`
+checks, once per advisory store a command names, that every worker holds the same advisory
+data (and the client's, when it has some). A command that fails on its
 input before any package is checked has started no cluster.
 
 ``local:N`` is N worker processes with one thread each, listening on 127.0.0.1 only (a
@@ -25,6 +27,7 @@ import logging
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from shouldi import __version__
@@ -69,6 +72,23 @@ class DaskSession:
     _cluster: Any = None
     _client: Any = None
     _config: Any = None  # the dask.config.set of local:N, undone on close
+    _advisories: dict[str, str] = field(default_factory=dict)  # advisory_db -> checked data
+
+    def advisory_data(self, advisory_db: Path | None) -> str:
+        """The advisory data every worker holds for ``advisory_db`` (checked once per store
+        and session: :func:`shouldi.distributed.tasks.check_advisories`)."""
+        from shouldi.distributed.tasks import advisory_fact, check_advisories
+
+        key = str(advisory_db)
+        if key not in self._advisories:
+            client = self.client()
+            try:
+                facts = client.run(advisory_fact, advisory_db)
+            except (OSError, TimeoutError) as e:
+                raise DistributedError(f"the Dask workers at {self.address} could not be asked "
+                                       f"for their advisory data: {' '.join(str(e).split())[:160]}") from e
+            self._advisories[key] = check_advisories(facts, advisory_fact(advisory_db))
+        return self._advisories[key]
 
     def client(self) -> Any:
         """The connected, checked :class:`distributed.Client` (made on first use)."""

@@ -12,6 +12,14 @@ the frozen dataclass a local run produces, and a worker with other classes canno
 in other types. A worker refuses to run when it cannot answer as the client would
 (:func:`check_worker`): another shouldi version, or a daemonic worker process (Dask's
 default), which may not start the scanner processes the flow needs.
+
+**Advisory data.** Each worker reads its own local advisory store, so two workers with other
+data would give one run two answers for the same release. :func:`advisory_fact` says what a
+worker's store holds (:meth:`~shouldi.advisories.store.AdvisoryStore.fingerprint`: content,
+not path), the client checks that every worker holds the same data as the others and as
+the client, when it has any (:func:`check_advisories`), and every task checks it again
+before it runs (a worker that joined later, or a ``db import`` during the run): a worker
+that differs answers nothing, and its requests are "not checked" (``error``).
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ import multiprocessing
 import os
 import platform
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from shouldi import __version__
@@ -31,8 +40,13 @@ from shouldi.results import Release, Severity
 from shouldi.settings import Settings
 from shouldi.verdict.report import PackageReport, Reason, Verdict
 
-__all__ = ["DAEMON_FIX", "check_worker", "decode", "encode", "not_run", "run_batch", "worker_facts"]
+__all__ = ["DAEMON_FIX", "NO_ADVISORY_DATA", "advisory_fact", "check_advisories", "check_worker",
+           "decode", "encode", "not_run", "run_batch", "worker_facts"]
 
+NO_ADVISORY_DATA = "no advisory data"
+_UNUSABLE = "an unusable advisory store"
+DB_FIX = ("import the same advisory data on every worker and here (shouldi db import FILE, "
+          "or the same --advisory-db file)")
 DAEMON_FIX = ("start workers with DASK_DISTRIBUTED__WORKER__DAEMON=False (or `dask worker "
               "--no-nanny`): a daemonic worker process may not start shouldi's scanner processes")
 
@@ -52,14 +66,50 @@ def check_worker(facts: Mapping[str, Any], where: str, client_version: str) -> N
         raise ClusterUnfitError(f"Dask worker {where} is a daemonic process: {DAEMON_FIX}")
 
 
+def advisory_fact(advisory_db: Path | None) -> str:
+    """What the local advisory store that ``advisory_db`` names holds here (the default store
+    when ``None``): its fingerprint, :data:`NO_ADVISORY_DATA`, or "an unusable advisory store"
+    (every worker's flow would then say so in its answers)."""
+    from shouldi.advisories.errors import StoreError
+    from shouldi.advisories.store import AdvisoryStore
+
+    try:
+        return AdvisoryStore(advisory_db).fingerprint() or NO_ADVISORY_DATA
+    except StoreError:
+        return _UNUSABLE
+
+
+def check_advisories(facts: Mapping[str, str], own: str) -> str:
+    """The advisory data every worker holds (``facts``: worker -> :func:`advisory_fact`);
+    :class:`ClusterUnfitError` when two workers differ, or when the workers' data is not the
+    client's (``own``) while the client has some."""
+    found = sorted(set(facts.values()))
+    if not found:
+        return own
+    if len(found) > 1:
+        seen = "; ".join(f"{w}: {f}" for w, f in sorted(facts.items())[:3])
+        raise ClusterUnfitError(f"Dask workers hold different advisory data ({seen}): {DB_FIX}")
+    (cluster,) = found
+    if own not in (NO_ADVISORY_DATA, _UNUSABLE) and cluster != own:
+        raise ClusterUnfitError(f"the Dask workers hold other advisory data ({cluster}) than this "
+                                f"client ({own}): {DB_FIX}")
+    return cluster
+
+
 def run_batch(requests: Sequence[Request], settings: Settings,
-              recorded: frozenset[tuple[str, str, str]], client_version: str) -> list[dict[str, Any]]:
-    """The Dask task: answer ``requests`` here, with the flow; JSON answers (:func:`encode`)."""
+              recorded: frozenset[tuple[str, str, str]], client_version: str,
+              advisories: str | None = None) -> list[dict[str, Any]]:
+    """The Dask task: answer ``requests`` here, with the flow; JSON answers (:func:`encode`).
+    ``advisories``: the data the run's workers were found to hold (:func:`check_advisories`);
+    this worker refuses the task when its own is other."""
     import asyncio
 
     from shouldi.api import answer_async
 
     check_worker(worker_facts(), "running this task", client_version)
+    if advisories is not None and (here_data := advisory_fact(settings.advisory_db)) != advisories:
+        raise ClusterUnfitError(f"Dask worker {os.getpid()} holds other advisory data ({here_data}) "
+                                f"than the run's other workers ({advisories}): {DB_FIX}")
     here = settings.replace(dask_scheduler=None)
     answers = asyncio.run(answer_async(list(requests), here, recorded=recorded))
     return [encode(a) for a in answers]
