@@ -130,7 +130,7 @@ RULES: dict[str, Rule] = {
         Rule("long-line", _S, "very long line (minified or obfuscated code)", _L),
         Rule("high-entropy-string", _S, "high-entropy string literal (packed payload?)", _L),
         Rule("encoded-blob", _S, "large base64/hex blob", _L),
-        Rule("binary-file", _S, "native binary shipped in the source distribution", _L),
+        Rule("binary-file", _S, "native binary file shipped (compiled code: not scanned)", _L),
         Rule("compiled-bytecode", _S, "compiled .pyc/.pyo file shipped", _L),
         Rule("unparsable-install-code", _S, "install/import-time code that does not parse", _L),
     )
