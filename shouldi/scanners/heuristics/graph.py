@@ -7,12 +7,14 @@ anyone calling it, in this order, so each node keeps the strongest reason it run
    those backends, and the ``run``/``initialize_options``/``finalize_options`` methods of the
    ``cmdclass`` commands pip's build runs (``install``, ``build_py``, ``egg_info``...;
    ``upload`` or ``publish`` are not among them). When ``cmdclass`` cannot be read, every
-   subclass of a build command counts;
+   subclass of a build command counts. Also other backends' hook files and what the backend
+   calls in them, and ``[tool.setuptools.cmdclass]`` commands (:mod:`.hooks`);
 2. ``startup``: ``.pth`` import lines and ``sitecustomize``/``usercustomize``;
 3. ``import``: the top level of what ``import <name>`` runs: top-level modules and the
    ``__init__`` of top-level packages (of each package under a namespace package);
-4. ``submodule``: the top level of every other installed module;
-5. ``guarded``: what only guarded code (``__main__``/argv checks) reaches.
+4. ``plugin``: entry points that pytest or setuptools load by themselves (:mod:`.hooks`);
+5. ``submodule``: the top level of every other installed module;
+6. ``guarded``: what only guarded code (``__main__``/argv checks) reaches.
 
 From a node it follows edges: local functions and classes, qualified names through the
 tree's modules (re-exports followed), imported modules (with their parent packages), and
@@ -31,6 +33,7 @@ from collections.abc import Mapping
 
 from shouldi.scanners.heuristics.facts import MODULE, ClassFacts, FileFacts
 from shouldi.scanners.heuristics.guards import BUILD_COMMANDS
+from shouldi.scanners.heuristics.hooks import PLUGIN_GROUPS, BuildHook
 from shouldi.scanners.heuristics.rules import Reach
 
 __all__ = ["HOOKS", "Graph", "Node", "Path"]
@@ -75,18 +78,25 @@ class Graph:
 
     # -- the search ---------------------------------------------------------------------------
     def run(self, build: list[str], backends: list[str], startup: list[str],
-            imports: list[str], submodules: list[str]) -> dict[Node, tuple[Reach, Path]]:
+            imports: list[str], submodules: list[str], hooks: Mapping[str, BuildHook] | None = None,
+            commands: Mapping[str, str] | None = None,
+            plugins: Mapping[str, str] | None = None) -> dict[Node, tuple[Reach, Path]]:
+        """``hooks``/``commands``: other backends' build hooks and pyproject ``cmdclass``
+        (:func:`.hooks.build_hooks`); ``plugins``: entry point target -> group
+        (:func:`.hooks.plugin_entry_points`)."""
+        hooks, commands, plugins = hooks or {}, commands or {}, plugins or {}
         self.reach = Reach.BUILD
         for file in build:
             self._enter((file, MODULE), (file,))
             self._commands(file)
         self._drain()
-        self._unregistered_commands([f for f in build if f not in backends])
+        self._unregistered_commands([f for f in build if f not in backends and f not in hooks])
         for file in backends:
             for hook in HOOKS:
                 found = self._resolve_in(file, hook, 0, (file,))
                 if found is not None:
                     self._enter(found, (file, f"PEP 517 hook {hook}()"))
+        self._build_hooks(hooks, commands)
         self._drain()
         self.reach = Reach.STARTUP
         for file in startup:
@@ -95,6 +105,10 @@ class Graph:
         self.reach = Reach.IMPORT
         for file in imports:
             self._enter((file, MODULE), (file,))
+        self._drain()
+        self.reach = Reach.PLUGIN
+        for target, group in sorted(plugins.items()):
+            self._plugin(target, group)
         self._drain()
         self.reach = Reach.SUBMODULE
         for file in submodules:
@@ -106,6 +120,47 @@ class Graph:
                 self._follow(file, scope, kind, target, (*path, "under a __main__/argv guard"))
         self._drain(guarded_too=True)
         return self.reached
+
+    def _build_hooks(self, hooks: Mapping[str, BuildHook], commands: Mapping[str, str]) -> None:
+        for file, hook in sorted(hooks.items()):
+            if file not in self.files:
+                continue
+            for name in hook.functions:
+                found = self._resolve_in(file, name, 0, (file,))
+                if found is not None:
+                    self._enter(found, (file, f"{hook.backend} calls {name}()"))
+            if hook.methods:
+                for cls in list(self.files[file].classes.values()):
+                    if cls.scope.count(".") == 0:  # defined at the top of the file
+                        self._make_live(file, cls, hook.methods,
+                                        (file, f"{hook.backend} build hook {cls.name}"))
+        for key, ref in sorted(commands.items()):
+            module, _, name = ref.rpartition(".")
+            defined_in = self.modules.get(module)
+            if key not in _RUN_BY_BUILD or defined_in is None:
+                continue
+            command = self._class(defined_in, name)
+            if command is not None:
+                self._make_live(command[0], command[1], _COMMAND_METHODS,
+                                ("pyproject.toml", f"[tool.setuptools.cmdclass] {key} = {ref}"))
+
+    def _plugin(self, target: str, group: str) -> None:
+        """An entry point that a host program loads by itself (:data:`.hooks.PLUGIN_GROUPS`):
+        its module's top level, the object it names, and a pytest plugin's ``pytest_*`` hooks."""
+        module, _, attr = target.partition(":")
+        module, attr = module.strip(), attr.strip()
+        start: Path = (f"{group} entry point {target} ({PLUGIN_GROUPS[group]})",)
+        self._module(module, start)
+        file = self.modules.get(module)
+        if file is None:
+            return
+        names = [attr] if attr else []
+        if group == "pytest11":
+            names += [n for n in self.files[file].defs if n.startswith("pytest_")]
+        for name in names:
+            found = self._resolve_in(file, name, 0, start)
+            if found is not None:
+                self._enter(found, (*start, _label(*found)))
 
     def _drain(self, guarded_too: bool = False) -> None:
         while self.queue:

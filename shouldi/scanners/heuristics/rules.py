@@ -6,11 +6,14 @@ function the user calls and a risk at the top of ``setup.py``. Each finding is p
 
 ============  ========================================================================
 ``build``     run by the build of an sdist: ``setup.py`` and what it calls, ``cmdclass``
-              commands pip's build runs, in-tree PEP 517 backends
+              commands pip's build runs, in-tree PEP 517 backends, other backends' hook
+              files (hatch, pdm, poetry) and ``[tool.setuptools.cmdclass]`` commands
 ``startup``   run at every interpreter start: ``import`` lines of ``.pth`` files and what
               they import, ``sitecustomize``/``usercustomize``
 ``import``    run by ``import``: the top level of what ``import <name>`` runs (top-level
               modules, a package's ``__init__``, what they import) and what it calls
+``plugin``    an entry point another program loads by itself (a ``pytest11`` plugin, a
+              setuptools plugin run by every build) and what it calls
 ``submodule`` the top level of an installed module that the package's own imports do not
               reach: it runs when the user imports it by name
 ``runtime``   installed code that runs only when called: functions nothing calls at
@@ -27,7 +30,7 @@ so the scanner decides here, once:
 
 * **evidence** rules (malicious behaviour) are ``high`` (``critical`` with a direct data
   flow, e.g. the decoded bytes are what ``exec`` runs) when the code runs by itself
-  (build/startup/import) or at the top level of a submodule, ``low`` in code that runs when
+  (build/startup/import/plugin) or at the top level of a submodule, ``low`` in code that runs when
   called, ``info`` elsewhere;
 * **capability** rules (a risky thing really done) are ``medium`` when the code runs by
   itself, ``low`` at the top level of a submodule, ``info`` otherwise;
@@ -48,6 +51,7 @@ class Reach(str, enum.Enum):
     BUILD = "build"
     STARTUP = "startup"
     IMPORT = "import"
+    PLUGIN = "plugin"
     SUBMODULE = "submodule"
     RUNTIME = "runtime"
     GUARDED = "guarded"
@@ -55,7 +59,7 @@ class Reach(str, enum.Enum):
 
     @property
     def runs_by_itself(self) -> bool:
-        return self in (Reach.BUILD, Reach.STARTUP, Reach.IMPORT)
+        return self in (Reach.BUILD, Reach.STARTUP, Reach.IMPORT, Reach.PLUGIN)
 
 
 class Kind(str, enum.Enum):
@@ -72,7 +76,7 @@ class Rule:
     id: str
     kind: Kind
     summary: str
-    top: Severity  # when the code runs by itself (build, startup, import)
+    top: Severity  # when the code runs by itself (build, startup, import, plugin)
 
     def severity(self, reach: Reach, critical: bool = False) -> Severity:
         if reach.runs_by_itself or (reach is Reach.SUBMODULE and self.kind is Kind.EVIDENCE):
@@ -126,6 +130,7 @@ RULES: dict[str, Rule] = {
         Rule("vcs-query", _S, "asks git or hg about a source tree (version stamping)", _L),
         Rule("custom-install-command", _S, "custom setuptools command runs code at install", _L),
         Rule("in-tree-build-backend", _S, "the build backend is shipped in the sdist", _L),
+        Rule("build-hook", _S, "a build hook shipped in the sdist runs at install", _L),
         Rule("pth-import-line", _S, ".pth line starting with import runs at every start", _L),
         Rule("long-line", _S, "very long line (minified or obfuscated code)", _L),
         Rule("high-entropy-string", _S, "high-entropy string literal (packed payload?)", _L),

