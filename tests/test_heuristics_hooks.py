@@ -195,3 +195,22 @@ def test_a_local_importer_like_six_stays_information(tmp_path):
     result = scan(tmp_path, {"demo/__init__.py": six_like}, wheel=True)
     assert all(f.severity.rank <= L.rank for f in result.findings), [f.message for f in result.findings]
     assert any(f.rule == "dynamic-import" and "runs on import" in f.message for f in result.findings)
+
+
+@pytest.mark.parametrize(("body", "rule", "severity"), [
+    ("import subprocess\n\ndef run(cmd):\n    return subprocess.check_output(cmd)\n\nREV = run(['make', 'x'])\n",
+     "process-spawn", M),
+    ("from urllib.request import urlopen\n\ndef fetch(url):\n    return urlopen(url).read()\n\n"
+     "DATA = fetch('https://example.com/data.json')\n", "network", M),
+    # only when called: the wrapper's call is in a function nothing calls
+    ("import subprocess\n\ndef run(cmd):\n    return subprocess.check_output(cmd)\n\n"
+     "def later():\n    return run(['make', 'x'])\n", "process-spawn", INFO),
+    # a constant read-only git query through a wrapper is still only version stamping
+    ("import subprocess\n\ndef run(cmd):\n    return subprocess.check_output(cmd)\n\n"
+     "REV = run(['git', 'describe', '--tags'])\n", "vcs-query", L),
+])
+def test_a_capability_through_a_wrapper_is_said_where_the_wrapper_is_called(tmp_path, body, rule, severity):
+    result = scan(tmp_path, {"demo/__init__.py": body}, wheel=True)
+    (found,) = [f for f in result.findings if f.rule == rule]
+    assert (found.severity, found.line) == (severity, 6 if severity is not INFO else 7), found.message
+    assert "via " in found.message

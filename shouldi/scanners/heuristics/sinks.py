@@ -402,8 +402,9 @@ class Sinks(FileSinks):
                     if isinstance(arg, (ast.Name, ast.Attribute)):
                         self.ref(arg)
                     continue
-                self._sink_via(kind, arg, node, f"via {callee}()")
-                self.frame_sink(arg, kind)
+                found = self._sink_via(kind, arg, node, f"via {callee}()")
+                if not self.frame_sink(arg, kind) and not found:
+                    self._capability_via(kind, arg, node, f"via {callee}()")
 
     @staticmethod
     def _argument(node: ast.Call, summary: Summary, index: int) -> ast.expr | None:
@@ -414,8 +415,10 @@ class Sinks(FileSinks):
             return next((k.value for k in node.keywords if k.arg == wanted), None)
         return None
 
-    def _sink_via(self, kind: str, arg: ast.expr, node: ast.Call, via: str) -> None:
+    def _sink_via(self, kind: str, arg: ast.expr, node: ast.Call, via: str) -> bool:
+        """Evidence for ``arg`` reaching a ``kind`` sink through a callee; True when found."""
         labels = self.labels(arg)
+        before = len(self.facts.hits)
         if kind == "exec":
             if labels & Label.DOWNLOADED:
                 self.hit("download-exec", node, f"runs downloaded data {via}", True)
@@ -424,6 +427,7 @@ class Sinks(FileSinks):
             code = self.fold(arg)
             if code is not None:
                 self.nested(code, node, f"the code run {via}")
+                return True  # the code itself was judged
         elif kind == "process":
             text = self.fold(arg)
             command = text if isinstance(text, str) else ""
@@ -437,3 +441,21 @@ class Sinks(FileSinks):
             endpoint = shady_endpoint(text) if isinstance(text, str) else None
             if endpoint or labels & Label.SHADY:
                 self.hit("shady-endpoint", node, f"to {endpoint or 'a shady endpoint'} {via}")
+        return len(self.facts.hits) > before
+
+    def _capability_via(self, kind: str, arg: ast.expr, node: ast.Call, via: str) -> None:
+        """The capability a callee exercises with ``arg`` (a wrapper's ``subprocess.run(cmd)``,
+        ``urlopen(url)``), said at this call site, whose reach decides its severity: the
+        wrapper's own line has no value to judge and stays silent (see ``frame_sink``)."""
+        text = self.fold(arg)
+        if isinstance(arg, (ast.List, ast.Tuple)):
+            parts = [self.fold(e) for e in arg.elts]
+            text = " ".join(p if isinstance(p, str) else "{?}" for p in parts)
+        shown = f"{_short(text)!r} {via}" if isinstance(text, str) else f"a computed value {via}"
+        if kind == "process":
+            command = text if isinstance(text, str) else ""
+            self.hit("vcs-query" if vcs_query(command) else "process-spawn", node, shown)
+        elif kind == "network":
+            self.hit("network", node, shown)
+        elif kind == "exec" and not isinstance(arg, ast.Constant):
+            self.hit("exec-dynamic", node, shown)
