@@ -98,3 +98,23 @@ def test_requirements_that_conflict_are_bad_input_on_their_lines(index, shouldi,
     chain = ("cannot resolve the dependency tree: you asked for 'zq-web<3' and zq-app 1.0 needs "
              "'zq-web>=3', but no release of 'zq-web' meets them all (newest on the index: 2.0, 3.0)")
     assert errors == [f"error: requirements.txt:1: {chain}", f"error: requirements.txt:2: {chain}"]
+
+
+def test_ci_judges_a_spec_with_its_closure_and_scan_as_written(index, shouldi):
+    """A gate on ``ci SPEC`` judges what ``pip install SPEC`` would install, as ``install``
+    does: a failing dependency fails the gate (it passed, silently, when SPECs were judged
+    alone); ``--no-deps`` and ``scan`` judge the SPEC as written."""
+    wheel(index, "zq-app", "1.0", "zq-mid")
+    wheel(index, "zq-mid", "1.0", "zq-evil")
+    index.add_sdist(EXEC, "zq-evil", "0.1")
+    result = shouldi("ci", "zq-app==1.0", "--format", "json")
+    assert result.exit_code == 1, result.output
+    found = packages(result)
+    assert list(found) == ["zq-app", "zq-mid", "zq-evil"]
+    assert any(r["message"] == "required: zq-mid 1.0 needs 'zq-evil'" for r in found["zq-evil"]["reasons"])
+    alone = shouldi("ci", "zq-app==1.0", "--no-deps", "--format", "json")
+    assert alone.exit_code == 0 and list(packages(alone)) == ["zq-app"]
+    scanned = shouldi("scan", "zq-app==1.0")
+    assert scanned.exit_code == 0 and "zq-evil" not in scanned.stdout
+    missing = shouldi("ci", "zq-lonely==1.0")
+    assert missing.exit_code == 2, missing.output

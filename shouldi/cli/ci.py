@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from shouldi.cli.inputs import check_targets, gather_inputs, input_options, with_dependencies
+from shouldi.cli.inputs import (
+    CLOSURE,
+    check_targets,
+    gather_inputs,
+    input_options,
+    with_dependencies,
+)
 from shouldi.cli.options import RequirementSpecType, scan_options, trace_option
 from shouldi.results import Severity
 
@@ -73,7 +79,7 @@ def ci(ctx: click.Context, specs: tuple[str, ...], requirements: tuple[Path, ...
         check_risk_gate(max_risk_score)
     loaded = load_allowlist(allowlist) if allowlist is not None else None
     inputs = gather_inputs(ctx, specs, requirements, pyproject, groups, all_groups, installed,
-                           paths, settings.index_url)
+                           paths, settings.index_url, spec_tree=CLOSURE)
     # again with every file read (-r/-c includes too): an output never replaces one
     for path, what in ((output, "--output"), (summary, "--summary"), (trace_file, "--trace")):
         if path is not None:

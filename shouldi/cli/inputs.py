@@ -22,8 +22,11 @@ from a requirements file or a pyproject.toml is more than what it names, so
   ``pip-compile --generate-hashes`` write) is taken as it is: its files are the ones judged,
   and a dependency of one of its packages that it does not pin is a warning on that package
   (``pip --require-hashes`` would refuse the file);
-- SPEC arguments and ``--installed`` are judged as they are (``shouldi install SPEC`` judges a
-  SPEC's tree; an environment already holds its closure).
+- ``ci`` judges SPEC arguments with their closure too, as ``shouldi install SPEC`` does (they
+  are resolved together, like the lines of one file): a gate on ``ci SPEC`` that passed while
+  a dependency fails would be a silent pass. ``scan`` records SPECs as written (a batch of
+  exactly these releases, resumable without asking the index again); ``--installed`` is
+  judged as it is (an environment already holds its closure).
 
 A node whose dependencies are unknown warns (only running the build would tell). Requirements
 that cannot be met together are bad input on the lines involved (exit 2, the chain named);
@@ -52,7 +55,7 @@ from shouldi.settings import Settings
 from shouldi.verdict import PackageReport, Reason
 from shouldi.verdict.judge import not_checked
 
-__all__ = ["Checked", "Inputs", "Target", "check_targets", "gather_inputs", "input_options",
+__all__ = ["CLOSURE", "Checked", "Inputs", "Target", "check_targets", "gather_inputs", "input_options",
            "with_dependencies"]
 
 #: How a target takes part in a dependency tree: not at all, as a root whose closure is
@@ -137,8 +140,8 @@ def input_options(func: F) -> F:
         click.option("--path", "paths", multiple=True, type=click.Path(file_okay=False),
                      help="With --installed: read this site-packages dir instead (repeatable)."),
         click.option("--no-deps", is_flag=True, expose_value=False, callback=_remember_no_deps,
-                     help="Judge requirements files and pyproject.toml as written, without the "
-                          "dependencies they would pull in."),
+                     help="Judge requirements files and pyproject.toml (and, for ci, SPECs) as "
+                          "written, without the dependencies they would pull in."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -176,8 +179,10 @@ def _locked(deps: Sequence[Dependency]) -> bool:
 
 def gather_inputs(ctx: click.Context, specs: Sequence[str], requirements: Sequence[Path],
                   pyproject: Path | None, groups: Sequence[str], all_groups: bool,
-                  installed: bool, paths: Sequence[str], index_url: str) -> Inputs:
-    """Read every input the user named, in order; refuse when there is none."""
+                  installed: bool, paths: Sequence[str], index_url: str, *,
+                  spec_tree: str = NO_TREE) -> Inputs:
+    """Read every input the user named, in order; refuse when there is none. ``spec_tree``:
+    how SPEC arguments take part in a tree (``ci``: :data:`CLOSURE`)."""
     if (groups or all_groups) and pyproject is None:
         raise UsageError("--group and --all-groups need --pyproject FILE")
     if not (specs or requirements or pyproject or installed or paths):
@@ -190,7 +195,7 @@ def gather_inputs(ctx: click.Context, specs: Sequence[str], requirements: Sequen
     files: list[Path] = [*([pyproject] if pyproject is not None else [])]
     for spec in specs:
         dep = replace(make_dependency(spec, "command line", None), origin_file=None)
-        targets.append(_target(dep, index_root(index_url)))
+        targets.append(_target(dep, index_root(index_url), tree=spec_tree))
     for path in requirements:
         rf = read_requirements(path)
         warnings += rf.warnings
