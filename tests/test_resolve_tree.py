@@ -334,7 +334,7 @@ def test_cancelling_stops_promptly_and_cleans_up(local_index_factory: Any, with_
     wheel(index, "leaf", "1.0")
     index.fault("simple/leaf/", "stall")
 
-    before = set(Path(tempfile.gettempdir()).glob("shouldi-resolve-*"))
+    before = set(Path(tempfile.gettempdir()).glob("shouldi-*-resolve-*"))
 
     async def go(client: Any) -> float:
         task = asyncio.ensure_future(resolve_tree(client, index.url, ["top"], LINUX))
@@ -347,4 +347,4 @@ def test_cancelling_stops_promptly_and_cleans_up(local_index_factory: Any, with_
         return time.perf_counter() - start
 
     assert with_client(go, timeout=20.0) < 2.0
-    assert set(Path(tempfile.gettempdir()).glob("shouldi-resolve-*")) <= before  # scratch removed
+    assert set(Path(tempfile.gettempdir()).glob("shouldi-*-resolve-*")) <= before  # scratch removed

@@ -20,7 +20,7 @@ def test_private_dir_under_tempdir_removed_on_exit():
     with scratch_dir("shouldi-test-") as path:
         assert path.is_dir()
         assert path.parent == Path(tempfile.gettempdir())
-        assert path.name.startswith("shouldi-test-")
+        assert path.name.startswith(f"shouldi-{os.getpid()}-test-")  # the pid: swept if killed
         assert stat.S_IMODE(path.stat().st_mode) == 0o700
         (path / "sub").mkdir()
         (path / "sub" / "f.txt").write_text("x")
@@ -140,3 +140,28 @@ def test_clear_dir_keeps_the_dir(tmp_path):
 def test_prefix_must_be_a_plain_name():
     with pytest.raises(ValueError, match="plain name"), scratch_dir("../escape-"):
         pass
+
+
+def test_a_killed_runs_directory_is_swept_by_the_next_run(tmp_path):
+    """SIGKILL leaves a real run's scratch directory behind; the next process's first scratch
+    directory sweeps it once it is older than STALE_AFTER, and never a live process's."""
+    from shouldi.archive.scratch import STALE_AFTER, sweep_stale
+
+    code = ("import os, sys, tempfile\nfrom pathlib import Path\ntempfile.tempdir = sys.argv[1]\n"
+            "from shouldi.archive import scratch_dir\n"
+            "with scratch_dir() as d:\n    (d / 'payload').write_text('x')\n"
+            "    print(d, flush=True)\n    os.kill(os.getpid(), 9)\n")
+    killed = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True)
+    assert killed.returncode == -9
+    left = Path(killed.stdout.strip())
+    assert left.is_dir() and left.name.startswith("shouldi-")
+    mine = tmp_path / f"shouldi-{os.getpid()}-live"
+    mine.mkdir()
+    other = tmp_path / "shouldi-model-abc"  # not named with a pid: never touched
+    other.mkdir()
+    assert sweep_stale(tmp_path) == []  # too recent: it could be a live run elsewhere
+    old = os.stat(left).st_mtime - STALE_AFTER - 60
+    for path in (left, mine, other):
+        os.utime(path, (old, old))
+    assert sweep_stale(tmp_path) == [left]
+    assert not left.exists() and mine.is_dir() and other.is_dir()

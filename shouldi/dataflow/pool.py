@@ -170,7 +170,8 @@ def short_private_dir() -> Path:
     """
     if _SHORT_DIR:
         return _SHORT_DIR[0]
-    path = Path(tempfile.mkdtemp(prefix="shouldi-", dir=_short_base()))
+    # named as shouldi.archive.scratch names its directories, so a killed run's is swept later
+    path = Path(tempfile.mkdtemp(prefix=f"shouldi-{os.getpid()}-", dir=_short_base()))
     _SHORT_DIR.append(path)
     atexit.register(_remove_dir, path)
     config = multiprocessing.process.current_process()._config  # type: ignore[attr-defined]

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import tempfile
-from pathlib import Path
 
 from shouldi.archive import ArchiveRefused, extract_archive
-from shouldi.archive.scratch import remove_tree
+from shouldi.archive.scratch import private_dir, remove_tree
 from shouldi.cache import Cache
 from shouldi.dataflow import op
 from shouldi.index import download, fetch_metadata, parse_spec, resolve
@@ -115,8 +113,7 @@ def make_scratch(release: Release) -> ScratchDir:
     Runs only when the tree is needed: the result cache does not hold this artifact's code
     scans, or a plugin reads the tree.
     """
-    safe = "".join(c if c.isalnum() else "-" for c in release.name)[:40]
-    return ScratchDir(Path(tempfile.mkdtemp(prefix=f"shouldi-{safe}-")))
+    return ScratchDir(private_dir(release.name))
 
 
 @op(stage="cleanup")
