@@ -47,6 +47,12 @@ _READ_METHODS = frozenset({"read_text", "read_bytes", "open", "read", "readlines
 _NETOBJ_OFF = ~Label.NETOBJ
 _BUILTIN_DICTS = frozenset({"__builtins__", "builtins", "__builtin__"})
 _UNKNOWN = "{?}"
+#: The calls of SYSTEM_MARKERS that give the installed packages' directories.
+_SITE_MARKERS = frozenset({"site.getsitepackages", "site.getusersitepackages",
+                           "sysconfig.get_paths", "distutils.sysconfig.get_python_lib",
+                           "sysconfig.get_python_lib"})
+_GLOBS = frozenset({"glob.glob", "glob.iglob"})
+_SITE_KEYS = frozenset({"purelib", "platlib"})
 _JOINS = frozenset({"os.path.join", "posixpath.join", "ntpath.join"})
 
 
@@ -112,11 +118,21 @@ class Taint:
     _names: dict[int, str]
     _folds: dict[int, Value | None]
     _active: set[int]
+    _lambdas: list[dict[str, ast.expr]]  # parameters of the lambdas being qualified
+    package: str
+    module: str
 
     # -- names -------------------------------------------------------------------------------
     def qualify(self, node: ast.expr) -> tuple[str, bool]:
         """``(qualified name, hidden)`` of a callee; ``("", False)`` when it has none."""
         if isinstance(node, ast.Name):
+            for given in reversed(self._lambdas):  # a lambda's parameter: its argument
+                if node.id in given:
+                    arg = given.pop(node.id)  # each use once: no cycle through itself
+                    try:
+                        return self.qualify(arg)
+                    finally:
+                        given[node.id] = arg
             return self.aliases.get(node.id, node.id), False
         if isinstance(node, ast.Attribute):
             base, hidden = self.qualify(node.value)
@@ -125,12 +141,25 @@ class Taint:
             return self._qualify_call(node)
         if isinstance(node, ast.Subscript):
             return self._qualify_subscript(node)
+        if isinstance(node, ast.IfExp):  # x if isinstance(x, dict) else vars(x): either one
+            found = self.qualify(node.body)
+            return found if found[0] else self.qualify(node.orelse)
         return "", False
 
     def _qualify_call(self, node: ast.Call) -> tuple[str, bool]:
+        lam = self._lambda(node.func)
+        if lam is not None:  # (lambda g: g["__builtins__"])(globals()): what the body names
+            return self._qualify_lambda(lam, node)
         inner, hidden = self.qualify(node.func)
         inner = n.builtin_sink(inner)
         args = node.args
+        head, _, method = inner.rpartition(".")
+        if method == "get" and args and (head in _BUILTIN_DICTS or head == "<namespace>"):
+            # vars(builtins).get("exec"), __builtins__.get("exec") where it is a dict
+            key = self.fold(args[0])
+            if isinstance(key, str):
+                found = "builtins" if key in _BUILTIN_DICTS else f"builtins.{key}"
+                return found, hidden or self.computed_literal(args[0])
         if inner in n.DYNAMIC_IMPORTS and args:
             module = self.fold(args[0])
             if isinstance(module, str) and module.replace(".", "").replace("_", "").isalnum():
@@ -145,10 +174,35 @@ class Taint:
             return f"{base}.{attr}", hidden or base_hidden or self.computed_literal(args[1])
         if inner in ("globals", "locals", "vars") and not args:
             return "<namespace>", hidden
-        if inner == "vars" and args:
+        if inner == "vars" and args:  # vars(x) is x's namespace: it hides nothing by itself
             base, base_hidden = self.qualify(args[0])
-            return ("builtins" if base in _BUILTIN_DICTS else base), True
+            return ("builtins" if base in _BUILTIN_DICTS else base), base_hidden
         return inner, hidden  # Path.home().joinpath: still worth a name
+
+    def _lambda(self, func: ast.expr) -> ast.Lambda | None:
+        """The lambda ``func`` is, or a name is bound to (``f = lambda g: ...``)."""
+        if isinstance(func, ast.Lambda):
+            return func
+        if isinstance(func, ast.Name):
+            value = self._last(func.id)
+            return value if isinstance(value, ast.Lambda) else None
+        return None
+
+    def _qualify_lambda(self, lam: ast.Lambda, node: ast.Call) -> tuple[str, bool]:
+        """The name a lambda's body qualifies to, its parameters standing for the call's
+        arguments. Only a body that looks something up counts: ``(lambda: exec)()``."""
+        if id(lam) in self._active or len(self._lambdas) > 4:
+            return "", False
+        params = [a.arg for a in lam.args.args]
+        given = dict(zip(params, node.args, strict=False))
+        self._active.add(id(lam))
+        self._lambdas.append(given)
+        try:
+            name, hidden = self.qualify(lam.body)
+        finally:
+            self._lambdas.pop()
+            self._active.discard(id(lam))
+        return name, True if name else hidden
 
     def _qualify_subscript(self, node: ast.Subscript) -> tuple[str, bool]:
         key = self.fold(node.slice)
@@ -229,11 +283,16 @@ class Taint:
         finally:
             self._active.discard(id(value))
 
+    def literal_node(self, name: str) -> ast.expr | None:
+        """The list or tuple display a name was last bound to, for :func:`.fold.fold`."""
+        value = self._last(name)
+        return value if isinstance(value, (ast.List, ast.Tuple)) else None
+
     def fold(self, node: ast.expr) -> Value | None:
         key = id(node)
         if key in self._folds:
             return self._folds[key]
-        found = self._folds[key] = fold(node, self.name_of, self.const)
+        found = self._folds[key] = fold(node, self.name_of, self.const, self.literal_node)
         return found
 
     def template(self, node: ast.expr, depth: int = 0) -> str:
@@ -247,6 +306,11 @@ class Taint:
             return _UNKNOWN
         if isinstance(node, ast.Name):
             bound = self._last(node.id)
+            if bound is None:  # for p in glob.glob(pattern): p spells the pattern
+                values = next((f.bound[node.id] for f in reversed(self.frames)
+                               if node.id in f.bound), [])
+                bound = values[0] if len(values) == 1 and isinstance(values[0], ast.Call) and (
+                    self.name_of(values[0].func) in _GLOBS) else None
             if bound is None or id(bound) in self._active:
                 return _UNKNOWN
             self._active.add(id(bound))
@@ -264,6 +328,8 @@ class Taint:
             args = [self.template(a, depth + 1) for a in node.args]
             if name in n.HOME_MARKERS or name.endswith(("Path.home", ".expanduser")):
                 return args[0] if args else "~"
+            if name in _GLOBS and args:
+                return args[0]
             if name in _JOINS or name in n.PATH_WRAPPERS:
                 return "/".join(args) if args else _UNKNOWN
             if isinstance(node.func, ast.Attribute) and node.func.attr == "joinpath":
@@ -336,7 +402,9 @@ class Taint:
         if name == "os.environ":
             return Label.SECRET
         if name in _SYSTEM_ATTRS:
-            return Label.OUTSIDE
+            return Label.OUTSIDE | (Label.SITE if name == "site.USER_SITE" else _NONE)
+        if node.attr in ("__file__", "__path__") and self._foreign_module(node.value):
+            return Label.OUTSIDE | Label.SITE  # dirname(requests.__file__): its directory
         if isinstance(node.value, ast.Name):
             key = f"{node.value.id}.{node.attr}"
             found = self.lookup(key)
@@ -348,12 +416,50 @@ class Taint:
                 return found
         return self.labels(node.value) & _NETOBJ_OFF
 
+    def _env_keys(self, key: ast.expr) -> int:
+        """Labels of ``os.environ[key]``: a literal key, or a loop variable over literal
+        names (``{k: os.environ[k] for k in ("GITHUB_TOKEN", "NPM_TOKEN")}``)."""
+        if isinstance(key, ast.Constant):
+            return env_key_labels(key.value)
+        out = _NONE
+        for literal in self._names_listed(key, 0):
+            out |= env_key_labels(literal)
+        return out
+
+    def _names_listed(self, node: ast.expr, depth: int) -> list[str]:
+        """The string literals a loop variable (or a name bound to a tuple) ranges over."""
+        if depth > 3:
+            return []
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+            return [e.value for e in node.elts if isinstance(e, ast.Constant)
+                    and isinstance(e.value, str)]
+        if not isinstance(node, ast.Name):
+            return []
+        values = next((f.bound[node.id] for f in reversed(self.frames) if node.id in f.bound),
+                      [])
+        return [s for v in values[:4] for s in self._names_listed(v, depth + 1)]
+
+    def _foreign_module(self, node: ast.expr) -> bool:
+        """A module this file imported that is not of its own package."""
+        if not isinstance(node, (ast.Name, ast.Attribute)):
+            return False
+        root: ast.expr = node
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if not isinstance(root, ast.Name) or root.id not in self.aliases:
+            return False
+        own = (self.package or self.module).split(".")[0]
+        top = self.aliases[root.id].split(".")[0]
+        return bool(top) and top != own
+
     def _subscript(self, node: ast.Subscript) -> int:
         if self.name_of(node.value) == "os.environ":
-            key = node.slice
-            return env_key_labels(key.value) if isinstance(key, ast.Constant) else _NONE
+            return self._env_keys(node.slice)
         base = self.labels(node.value)
         sl = node.slice
+        if isinstance(node.value, ast.Call) and self.name_of(node.value.func) == (
+                "sysconfig.get_paths") and self.fold(sl) not in _SITE_KEYS:
+            return base & ~Label.SITE  # get_paths()["scripts"]: not a package directory
         if isinstance(sl, ast.Slice) and isinstance(sl.step, ast.UnaryOp) and (
                 self.fold(node.value) is not None):
             return base | Label.DECODED  # "...."[::-1]: a reversed literal is hiding something
@@ -367,7 +473,7 @@ class Taint:
             return Label.DECODED | self._union(args)
         first = node.args[0] if node.args else None
         if name in _ENV_GETTERS:
-            return env_key_labels(first.value) if isinstance(first, ast.Constant) else _NONE
+            return self._env_keys(first) if first is not None else _NONE
         if name in _ENV_VIEWS:
             return Label.SECRET
         if name in n.FINGERPRINT:
@@ -378,7 +484,9 @@ class Taint:
             base = self.labels(func.value) if isinstance(func, ast.Attribute) else _NONE
             return Label.OUTSIDE | Label.HOME | self._union(args) | (base & _NETOBJ_OFF)
         if name in n.SYSTEM_MARKERS:
-            return Label.OUTSIDE
+            site = name in _SITE_MARKERS or (name == "sysconfig.get_path" and first is not None
+                                             and self.fold(first) in _SITE_KEYS)
+            return Label.OUTSIDE | (Label.SITE if site else _NONE)
         if n.is_constructor(name):
             return Label.NETOBJ | (Label.SHADY & self._union(args))
         if n.is_network(name) or self.object_network(node):
@@ -439,10 +547,24 @@ class Taint:
         if isinstance(func, ast.Attribute) and func.attr == "join" and node.args:
             return any(isinstance(sub, ast.Name) and sub.id == "chr"
                        for sub in ast.walk(node.args[0]))
+        if isinstance(func, ast.Attribute) and func.attr == "translate" and node.args:
+            table = node.args[0]  # s.translate(str.maketrans(A, B)): a substitution cipher
+            return isinstance(table, ast.Call) and isinstance(table.func, ast.Attribute) and (
+                table.func.attr == "maketrans" and len(table.args) >= 2)
         if name in ("bytes", "bytearray") and node.args:
-            arg = node.args[0]
-            return isinstance(arg, (ast.List, ast.Tuple)) and len(arg.elts) > 8
+            return self._code_points(node.args[0])
+        if name == "map" and len(node.args) == 2 and self.name_of(node.args[0]) == "chr":
+            return self._code_points(node.args[1])
         return False
+
+    def _code_points(self, arg: ast.expr) -> bool:
+        """A literal list of more than 8 integers, or a name bound to one: text spelled as
+        numbers (``bytes([105, 109, ...])``, ``map(chr, CODES)``)."""
+        if isinstance(arg, ast.Name):
+            value = self._last(arg.id)
+            arg = value if value is not None else arg
+        return isinstance(arg, (ast.List, ast.Tuple)) and len(arg.elts) > 8 and all(
+            isinstance(e, ast.Constant) and type(e.value) is int for e in arg.elts[:16])
 
     def object_network(self, node: ast.Call) -> bool:
         """``s.send(...)`` on a socket, ``session.post(...)`` on a session..."""

@@ -42,6 +42,9 @@ from shouldi.scanners.parsing import PARSE_ERRORS, parse_python
 __all__ = ["HIDDEN_GAP", "MAX_NESTING", "Visitor", "hidden_candidates"]
 
 _RUNNER_DECORATORS = frozenset({"atexit.register"})
+#: Methods that put a value into a container (its labels then flow with the container).
+_GROWERS = frozenset({"append", "extend", "add", "insert", "appendleft", "update",
+                      "setdefault"})
 HIDDEN_GAP = 100  # blanks before a statement on its line
 MAX_NESTING = 3
 _SKIP = frozenset(
@@ -101,6 +104,7 @@ class Visitor(Sinks, Guards, Commands, ast.NodeVisitor):
         self._names: dict[int, str] = {}
         self._folds: dict[int, Value | None] = {}
         self._active: set[int] = set()
+        self._lambdas: list[dict[str, ast.expr]] = []
 
     def run(self, tree: ast.AST) -> FileFacts:
         """Visit ``tree``. Module-level names are bound first, so that a function defined
@@ -332,6 +336,14 @@ class Visitor(Sinks, Guards, Commands, ast.NodeVisitor):
             else:
                 frame.bools.pop(name, None)
         elif isinstance(target, (ast.Tuple, ast.List)):
+            names = {e.id for e in target.elts if isinstance(e, ast.Name)}
+            if whole and isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(
+                    target.elts) and not any(isinstance(e, ast.Starred) for e in target.elts) and (
+                    not any(isinstance(e, ast.Starred) or (  # a, b = b, a: a swap
+                        isinstance(e, ast.Name) and e.id in names) for e in value.elts)):
+                for elt, part in zip(target.elts, value.elts, strict=True):  # a, b = x, y
+                    self._bind(elt, part)
+                return
             for elt in target.elts:
                 self._bind(elt, value, False)
         elif isinstance(target, ast.Starred):
@@ -359,7 +371,7 @@ class Visitor(Sinks, Guards, Commands, ast.NodeVisitor):
             frame.bools.pop(name, None)  # bound to something else too: unknown
         if isinstance(value, (ast.Name, ast.Attribute)):
             frame.fnrefs[name] = value
-        if isinstance(value, (ast.Name, ast.Attribute, ast.Call, ast.Subscript)):
+        if isinstance(value, (ast.Name, ast.Attribute, ast.Call, ast.Subscript, ast.IfExp)):
             qualified = n.builtin_sink(self.qualify(value)[0]) if not isinstance(
                 value, ast.Call) or self._is_lookup(value) else ""
             if qualified and (qualified in n.EXEC_SINKS or qualified in n.DYNAMIC_IMPORTS
@@ -371,9 +383,24 @@ class Visitor(Sinks, Guards, Commands, ast.NodeVisitor):
             self.dicts[name] = {k.value: self.name_of(v) for k, v in zip(value.keys, value.values, strict=True)
                                 if isinstance(k, ast.Constant) and isinstance(k.value, str)}
 
+    def _grow(self, name: str, value: ast.expr) -> None:
+        """``found.append(data)``: the container now holds what ``data`` carries."""
+        for frame in reversed(self.frames):
+            values = frame.bound.get(name)
+            if values is not None:
+                if len(values) < 64:
+                    values.append(value)
+                return
+
     def _is_lookup(self, value: ast.Call) -> bool:
-        """``getattr(x, "y")``, ``__import__("x")``: a call that only looks a name up."""
-        return self.name_of(value.func) in ({"getattr"} | n.DYNAMIC_IMPORTS)
+        """``getattr(x, "y")``, ``__import__("x")``, ``vars(builtins).get("exec")``, a lambda
+        returning one: a call that only looks a name up."""
+        func = value.func
+        if self.name_of(func) in ({"getattr"} | n.DYNAMIC_IMPORTS):
+            return True
+        if (isinstance(func, ast.Attribute) and func.attr == "get") or self._lambda(func):
+            return self.qualify(value)[0].startswith("builtins")
+        return False
 
     def visit_Assign(self, node: ast.Assign) -> None:
         for target in node.targets:
@@ -399,6 +426,21 @@ class Visitor(Sinks, Guards, Commands, ast.NodeVisitor):
         self.generic_visit(node)
 
     visit_AsyncFor = visit_For
+
+    def _comprehension(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp
+                       | ast.DictComp) -> None:
+        """A comprehension's variables are bound first (the element is visited before the
+        generators): ``{k: os.environ[k] for k in KEYS}`` must see what ``k`` ranges over.
+        A name that already means something in the scope is left alone."""
+        frame = self.frames[-1]
+        for gen in node.generators:
+            target = gen.target
+            if isinstance(target, ast.Name) and target.id not in frame.bound and (
+                    target.id not in frame.params and target.id not in self.facts.defs):
+                frame.bound[target.id] = [gen.iter]
+        self.generic_visit(node)
+
+    visit_ListComp = visit_SetComp = visit_GeneratorExp = visit_DictComp = _comprehension
 
     def visit_With(self, node: ast.With | ast.AsyncWith) -> None:
         enter, leave = ("__enter__", "__exit__") if isinstance(node, ast.With) else (
@@ -476,6 +518,9 @@ class Visitor(Sinks, Guards, Commands, ast.NodeVisitor):
         if isinstance(func, ast.Attribute) and func.attr == "update" and isinstance(
                 func.value, ast.Name) and func.value.id in self.dicts:
             self.dicts[func.value.id].update(self._dict_refs(node))
+        if isinstance(func, ast.Attribute) and func.attr in _GROWERS and node.args and (
+                isinstance(func.value, ast.Name)):
+            self._grow(func.value.id, node.args[-1])
         self.generic_visit(node)
 
     # -- code in literals -------------------------------------------------------------------------
