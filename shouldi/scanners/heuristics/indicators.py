@@ -91,7 +91,8 @@ CREDENTIAL_PATH = re.compile(
     rf"|logins\.json|key[34]\.db|Local Storage{_SEP}leveldb|Telegram Desktop|tdata\b"
     rf"|wallet\.dat|Exodus|Electrum|MetaMask|nkbihfbeogaeaoehlefnkodbefgpgknn"
     rf"|Ethereum{_SEP}keystore|User Data{_SEP}Default|\.mozilla{_SEP}firefox"
-    rf"|Mozilla{_SEP}Firefox|Keychains|discord({_SEP}|$)|(^|[/\\])\.env(\.[\w-]+)?$",
+    rf"|Mozilla{_SEP}Firefox|Keychains|discord({_SEP}|$)|(^|[/\\])\.env"
+    r"(?!\.(example|sample|template|dist|defaults?)$)(\.[\w-]+)?$",
     re.IGNORECASE,
 )
 

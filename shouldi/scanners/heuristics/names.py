@@ -49,6 +49,7 @@ __all__ = [
     "SENSITIVE_CALL_MODULES",
     "SENSITIVE_MODULES",
     "SHELLCODE_APIS",
+    "SOURCE_LOADERS",
     "SOURCE_RUNNERS",
     "SOURCE_RUNNER_METHODS",
     "SPYWARE",
@@ -223,7 +224,8 @@ SYSTEM_MARKERS = frozenset({
 SOURCE_RUNNERS = frozenset({
     "code.InteractiveInterpreter.runsource", "code.InteractiveInterpreter.runcode",
     "code.InteractiveConsole.runsource", "code.InteractiveConsole.runcode",
-    "code.InteractiveConsole.push",
+    "code.InteractiveConsole.push", "ctypes.pythonapi.PyRun_SimpleString",
+    "ctypes.pythonapi.PyRun_SimpleStringFlags", "ctypes.pythonapi.PyRun_String",
 })
 #: Their methods, and the constructors of the objects they are methods of.
 SOURCE_RUNNER_METHODS = frozenset({"runsource", "runcode", "push"})
@@ -237,8 +239,12 @@ PATH_RUNNERS: dict[str, int] = {
     "imp.load_source": 1, "imp.load_compiled": 1, "imp.load_dynamic": 1, "imp.load_package": 1,
     "sys.path.append": 0, "sys.path.insert": 1, "sys.path.extend": 0, "site.addsitedir": 0,
 }
-#: Of those, the ones that load compiled bytecode (code that cannot be read).
+#: Of those, the ones that load compiled bytecode (code that cannot be read), and the ones
+#: that load Python source (from whatever file they are given).
 BYTECODE_LOADERS = frozenset({"importlib.machinery.SourcelessFileLoader", "imp.load_compiled"})
+SOURCE_LOADERS = frozenset({"importlib.machinery.SourceFileLoader", "imp.load_source",
+                            "importlib.util.spec_from_file_location", "runpy.run_path",
+                            "execfile"})
 #: Functions of the C library (or the Windows API) that start a process, called through
 #: ``ctypes`` on a loaded library: ``ctypes.CDLL(find_library("c")).system(...)``.
 NATIVE_PROCESS = frozenset({

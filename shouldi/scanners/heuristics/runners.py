@@ -6,15 +6,19 @@ watched takes a side door to the same place. Each door here is judged with the l
 
 * **source runners**: ``code.InteractiveInterpreter().runsource(src)``, ``runcode``,
   ``InteractiveConsole().push(line)`` run the source they get, exactly as ``exec`` does; the
-  receiver is an interpreter when it is built in the call or bound to one. Their argument
-  goes through the same checks as ``exec``'s (:meth:`~.sinks.Sinks._run_code`).
+  receiver is an interpreter when it is built in the call or bound to one;
+  ``ctypes.pythonapi.PyRun_SimpleString`` is the C API's ``exec``. Their argument goes
+  through the same checks as ``exec``'s (:meth:`~.sinks.Sinks._run_code`).
+  ``code.interact()`` after ``os.dup2`` of a socket is a remote REPL: ``reverse-shell``.
 * **path runners**: ``runpy.run_path(p)``, ``SourceFileLoader``/``SourcelessFileLoader``/
   ``spec_from_file_location`` (then ``exec_module``), ``zipimport.zipimporter``, and
   ``sys.path.insert``/``append``/``site.addsitedir`` (a directory or zip put on the path is
   run by the next import). A path written from downloaded or decoded data (``DROPPED``) is
   ``drop-and-run``; a path that is itself downloaded data is ``download-exec``. Loading
   bytecode (``SourcelessFileLoader``, ``imp.load_compiled``) is ``obfuscated-code``: the
-  code shipped cannot be read, which is a capability (it really runs) and not evidence.
+  code shipped cannot be read, which is a capability (it really runs) and not evidence; so
+  is loading Python source from a file named like data (``boot.cfg``), and ``exec`` of
+  ``open(p).read()`` for such a file outside the package (:mod:`.sinks`).
   Anything else (a plugin directory, the package's own script) says nothing: it is what
   test runners, CLIs and plugin loaders do every day.
 * **the C library and the Windows API through ctypes**: ``system``/``popen``/``exec*``/
@@ -34,6 +38,7 @@ watched takes a side door to the same place. Each door here is judged with the l
 from __future__ import annotations
 
 import ast
+import re
 from typing import TYPE_CHECKING
 
 from shouldi.scanners.heuristics import names as n
@@ -43,6 +48,8 @@ from shouldi.scanners.heuristics.indicators import Label
 __all__ = ["Runners"]
 
 _READS = frozenset({"read", "read_text", "read_bytes"})
+#: A file name with an extension Python source never has (``boot.cfg``, ``logo.png``).
+_DATA_FILE = re.compile(r"\.(?!pyw?$)[A-Za-z0-9]{1,5}$")
 _MAX_DEPTH = 6
 
 
@@ -110,6 +117,11 @@ class Runners(FileSinks):
         if name == "runpy.run_module":
             self._import(name, node)
             return True
+        if name == "code.interact" or (last == "interact" and self._made_by(
+                func.value, n.INTERPRETERS)):  # type: ignore[attr-defined]
+            if "dup2" in self.frames[-1].flags:  # stdin/stdout are a socket: a remote REPL
+                self.hit("reverse-shell", node, f"{name or last}() wired to a socket", True)
+            return True
         if isinstance(func, ast.Attribute) and (
                 last in n.NATIVE_PROCESS or last in n.NATIVE_SPYWARE) and name not in n.SPYWARE:
             library = self._made_by(func.value, None)
@@ -148,6 +160,10 @@ class Runners(FileSinks):
             self.cap("obfuscation")
             self.hit("obfuscated-code", node, f"{name}() loads compiled bytecode "
                      f"{_short(self.template(path))!r}: code shipped without its source")
+        elif name in n.SOURCE_LOADERS and _DATA_FILE.search(self.template(path)):
+            self.cap("obfuscation")
+            self.hit("obfuscated-code", node, f"{name}() loads Python from a data file "
+                     f"{_short(self.template(path))!r}: code kept where a reader does not look")
 
     def read_path(self, node: ast.expr) -> ast.expr | None:
         """The path of ``open(p).read()``, ``Path(p).read_text()``, ``io.open(p).read()``."""

@@ -67,9 +67,9 @@ _INTERESTING = (n.EXEC_SINKS | n.DYNAMIC_IMPORTS | n.PROCESS | n.NETWORK | _SHAD
                 | n.STEALER_APIS | n.NATIVE_LOADERS | n.REGISTRY_WRITES
                 | n.SOURCE_RUNNERS | set(n.PATH_RUNNERS)
                 | {"mmap.mmap", "os.dup2", "os.getenv", "os.getenvb", "shutil.copyfileobj",
-                   "runpy.run_module"})
+                   "runpy.run_module", "code.interact"})
 _INTERESTING_LAST = (n.NETWORK_VERBS | n.SHELLCODE_APIS | n.SOURCE_RUNNER_METHODS
-                     | n.NATIVE_PROCESS | n.NATIVE_SPYWARE | n.LOOP_CONNECTIONS) | {
+                     | n.NATIVE_PROCESS | n.NATIVE_SPYWARE | n.LOOP_CONNECTIONS) | {"interact",
     "write_text", "write_bytes", "write", "writelines", "read_text", "read_bytes", "open",
     "rmtree", "unlink", "rmdir", "LoadLibrary", "LoadLibraryA", "LoadLibraryW", "dlopen",
     "CryptUnprotectData", "__pyarmor__"}

@@ -40,8 +40,10 @@ _SYSTEM_ATTRS = frozenset({"sys.prefix", "sys.exec_prefix", "sys.base_prefix", "
                            "site.USER_BASE"})
 _ENV_GETTERS = frozenset({"os.getenv", "os.environ.get", "os.environ.pop",
                           "os.environ.setdefault", "os.getenvb"})
+#: The environment as a whole, and what a .env file holds (``dotenv_values()``): secrets.
 _ENV_VIEWS = frozenset({"os.environ.copy", "os.environ.items", "os.environ.values",
-                        "os.environ.keys", "os.environ.__str__"})
+                        "os.environ.keys", "os.environ.__str__", "dotenv.dotenv_values",
+                        "dotenv.main.dotenv_values"})
 _READ_METHODS = frozenset({"read_text", "read_bytes", "open", "read", "readlines", "glob",
                            "rglob", "iterdir"})
 _NETOBJ_OFF = ~Label.NETOBJ
