@@ -2,8 +2,11 @@
 
 * a write (``open`` in a writing mode, ``write_text``/``write_bytes``, copies and moves) to a
   persistence place *outside* the package -> ``persistence`` (a ``.pth`` copied into the
-  build tree is not); to another outside path -> ``write-outside``, except temporary and
-  cache directories, where writing is routine;
+  build tree is not); into the installed packages (``site-packages``, ``sysconfig``'s
+  ``purelib``, the directory of another imported module: ``dirname(requests.__file__)``)
+  other than this package's own directory -> ``persistence`` too: the planted code runs
+  whenever that package is imported; to another outside path -> ``write-outside``, except
+  temporary and cache directories, where writing is routine;
 * a read of a credential store (``open``, ``read_text``, ``sqlite3.connect``, a copy, a
   directory listing of it) -> ``credential-access``;
 * data from a payload (decoded or downloaded) written to a file marks that file *dropped*:
@@ -45,6 +48,8 @@ class FileSinks(Taint):
     """Needs ``facts`` and ``hit`` from the visitor."""
 
     facts: FileFacts
+    package: str
+    module: str
 
     if TYPE_CHECKING:  # provided by the visitor
         def hit(self, rule: str, node: ast.AST, detail: str, critical: bool = False) -> None:
@@ -127,9 +132,18 @@ class FileSinks(Taint):
         text = self.template(path)
         if labels & Label.PERSIST and labels & Label.OUTSIDE:
             shown = f" {_short(text)!r}" if isinstance(text, str) else ""
-            self.hit("persistence", node, f"{what} writes a start-up place{shown}")
+            self.hit("persistence", node, f"{what} writes a place that runs code later{shown}")
+        elif labels & Label.SITE and not self._own_directory(text):
+            self.hit("persistence", node, f"{what} writes into the installed packages "
+                     f"{_short(text)!r}: code another package runs")
         elif labels & Label.OUTSIDE and not _SCRATCH.search(text):
             self.hit("write-outside", node, f"{what} on an outside path")
+
+    def _own_directory(self, text: str) -> bool:
+        """Does the path name this package's own directory (a package writing its data)?"""
+        own = (self.package or self.module).split(".")[0]
+        parts = set(re.split(r"[/\\]+", text))
+        return bool(own) and own in parts
 
     def _read(self, path: ast.expr, node: ast.Call, what: str) -> None:
         if self.path_labels(path) & Label.CREDPATH:

@@ -9,7 +9,8 @@ is a literal (or a name bound to one), so the rules see the real string: the mod
 in ``__import__``, the command given to ``os.system``, the code given to ``exec``.
 
 Only pure, bounded operations are evaluated: string/bytes concatenation and repetition,
-``join``, slicing, ``chr``, ``bytes``/``bytearray`` of integer lists, ``.decode``/
+``join``, slicing, ``chr``, ``bytes``/``bytearray`` of integer lists (a name bound to one
+included), ``str.translate`` of a literal ``str.maketrans`` table, ``.decode``/
 ``.encode``/``.replace``/``.strip`` with literal arguments, and the decoders of
 :data:`DECODE_CALLS`. Decompression is incremental with an output cap
 (:data:`MAX_OUTPUT`), so a decompression bomb costs at most that much memory. Text codecs
@@ -128,9 +129,11 @@ def _decode_text(data: bytes, codec: str) -> str:
 
 class _Folder:
     def __init__(self, resolve: Callable[[ast.expr], str],
-                 names: Callable[[str], Value | None]) -> None:
+                 names: Callable[[str], Value | None],
+                 displays: Callable[[str], ast.expr | None]) -> None:
         self.resolve = resolve  # qualified name of a call's function
         self.names = names  # value of a name bound to a folded literal
+        self.displays = displays  # the list/tuple display a name is bound to
         self.depth = 0
 
     def fold(self, node: ast.expr) -> Value | None:
@@ -206,6 +209,8 @@ class _Folder:
                 if sep is None or items is None or not all(type(i) is type(sep) for i in items):
                     return None
                 return sep.join(items)  # type: ignore[arg-type]
+            if method == "translate" and len(args) == 1:
+                return self._translate(func.value, args[0])
             if method in ("decode", "encode", "replace", "strip", "lstrip", "rstrip", "lower",
                           "upper", "swapcase"):
                 base = self.fold(func.value)
@@ -242,6 +247,17 @@ class _Folder:
         if name in ("reversed",) and first is not None:
             return first[::-1]
         return None
+
+    def _translate(self, base_node: ast.expr, table: ast.expr) -> Value | None:
+        """``s.translate(str.maketrans(A, B[, C]))`` with literal strings: a substitution."""
+        if not (isinstance(table, ast.Call) and isinstance(table.func, ast.Attribute)
+                and table.func.attr == "maketrans" and 2 <= len(table.args) <= 3):
+            return None
+        base = self.fold(base_node)
+        parts = [self.fold(a) for a in table.args]
+        if not isinstance(base, str) or not all(isinstance(p, str) for p in parts):
+            return None
+        return base.translate(str.maketrans(*parts))  # type: ignore[arg-type]
 
     def _method(self, base: Value, method: str, args: list[ast.expr]) -> Value | None:
         folded = [self.fold(a) for a in args]
@@ -288,6 +304,9 @@ class _Folder:
         return list(folded) if isinstance(folded, str) else None
 
     def _ints(self, node: ast.expr) -> list[int] | None:
+        if isinstance(node, ast.Name) and self.depth < _MAX_DEPTH:
+            display = self.displays(node.id)
+            node = display if display is not None else node
         if isinstance(node, (ast.List, ast.Tuple)) and len(node.elts) <= MAX_OUTPUT:
             values = [_int(e) for e in node.elts]
             if all(isinstance(v, int) and 0 <= v < 0x110000 for v in values):
@@ -329,10 +348,12 @@ def _affine(expr: ast.expr, var: str, value: int) -> int | None:
 
 
 def fold(node: ast.expr, resolve: Callable[[ast.expr], str],
-         names: Callable[[str], Value | None] = lambda _: None) -> Value | None:
+         names: Callable[[str], Value | None] = lambda _: None,
+         displays: Callable[[str], ast.expr | None] = lambda _: None) -> Value | None:
     """The str/bytes value of ``node`` when it is built from literals only, else None.
 
     ``resolve`` gives the qualified name of a call's function (through the file's imports);
-    ``names`` the folded value a plain name is bound to, if any.
+    ``names`` the folded value a plain name is bound to, if any; ``displays`` the list or
+    tuple display it is bound to (``CODES = [105, 109]``; ``bytes(CODES)``).
     """
-    return _Folder(resolve, names).fold(node)
+    return _Folder(resolve, names, displays).fold(node)

@@ -19,7 +19,13 @@ build). Sources of the lists, besides our own reading of malware reports:
   and torchtriton reports).
 * persistence: shell rc files, ``/etc/profile.d``, ``rc.local``, init.d, cron, systemd units,
   XDG autostart, LaunchAgents/Daemons, the Windows Startup folder and ``Run`` keys, ``.pth``
-  and ``sitecustomize`` files (guarddog ``threat-filesystem-autostart``).
+  and ``sitecustomize`` files (guarddog ``threat-filesystem-autostart``); and code that other
+  programs run, which malware plants to come back: ``~/.ssh/authorized_keys`` (a way in),
+  git hooks (``.git/hooks/``, a ``core.hooksPath`` set globally), the JavaScript of Electron
+  apps (Discord's ``discord_desktop_core/index.js``, ``app.asar``, ``resources/app``: the
+  "Discord injection" of W4SP and its kin). Installed packages' directories
+  (``site-packages``) get their own label: a write there is tampering with another package.
+* ``.env`` files (dotenv) hold an application's secrets: a credential store like the others.
 * shell commands: download-and-run (``curl | sh``, PowerShell ``iwr``/``DownloadString``,
   ``certutil -urlcache``, ``bitsadmin``, ``mshta``), exfiltration (``curl -d``, DNS look-ups of
   ``$(...)``), reverse shells (``/dev/tcp``, ``nc -e``), detaching (``nohup``, a trailing ``&``,
@@ -64,6 +70,7 @@ class Label:
     CREDPATH = 256  # a path to a credential store
     NETOBJ = 512  # a socket, session or connection object
     HOME = 1024  # a path under the user's home (a subset of OUTSIDE)
+    SITE = 2048  # a path in the interpreter's installed packages (site-packages, a module's dir)
 
 
 #: Environment variable names that hold secrets.
@@ -84,7 +91,8 @@ CREDENTIAL_PATH = re.compile(
     rf"|logins\.json|key[34]\.db|Local Storage{_SEP}leveldb|Telegram Desktop|tdata\b"
     rf"|wallet\.dat|Exodus|Electrum|MetaMask|nkbihfbeogaeaoehlefnkodbefgpgknn"
     rf"|Ethereum{_SEP}keystore|User Data{_SEP}Default|\.mozilla{_SEP}firefox"
-    rf"|Mozilla{_SEP}Firefox|Keychains|discord({_SEP}|$)",
+    rf"|Mozilla{_SEP}Firefox|Keychains|discord({_SEP}|$)|(^|[/\\])\.env"
+    r"(?!\.(example|sample|template|dist|defaults?)$)(\.[\w-]+)?$",
     re.IGNORECASE,
 )
 
@@ -94,9 +102,14 @@ _PERSIST = re.compile(
     rf"|^/etc/init\.d|^/etc/cron|/var/spool/cron|\.config{_SEP}autostart|systemd{_SEP}user"
     rf"|^/etc/systemd|^/lib/systemd|Library{_SEP}Launch(Agents|Daemons)"
     rf"|Start Menu{_SEP}Programs{_SEP}Startup|CurrentVersion{_SEP}Run(Once)?\b|Winlogon"
-    r"|\.pth$|(^|[/\\])(sitecustomize|usercustomize)\.py$",
+    r"|\.pth$|(^|[/\\])(sitecustomize|usercustomize)\.py$"
+    # code other programs run: SSH logins, git hooks, Electron apps (Discord's core module)
+    rf"|(^|[/\\])authorized_keys2?$|(^|[/\\])\.?git{_SEP}hooks({_SEP}|$)"
+    rf"|discord_desktop_core|app\.asar\b|resources{_SEP}app({_SEP}|$)",
     re.IGNORECASE,
 )
+#: The installed packages' directories: a write there changes code another package runs.
+_SITE = re.compile(r"(^|[/\\])(site|dist)-packages([/\\]|$)", re.IGNORECASE)
 
 #: Endpoints code has little reason to talk to and malware uses, by kind: each is matched
 #: anywhere in a string, case-insensitively (the tests check every entry, and that the hints
@@ -140,10 +153,11 @@ _CREDENTIAL_HINTS = (".ssh", "id_", ".aws", ".azure", "gcloud", "pypirc", "netrc
                      "login data", "web data", "local state", "cookies", "logins", "key3",
                      "key4", "local storage",
                      "telegram", "tdata", "wallet", "exodus", "electrum", "metamask", "nkbih",
-                     "keystore", "user data", "firefox", "keychains", "discord")
+                     "keystore", "user data", "firefox", "keychains", "discord", ".env")
 _PERSIST_ENDS = ("rc", "profile", "login", "zshenv", ".pth", "customize.py", "config.fish")
 _PERSIST_HINTS = ("/etc/", "cron", "autostart", "systemd", "launchagents", "launchdaemons",
-                  "startup", "currentversion", "winlogon", "authorized_keys")
+                  "startup", "currentversion", "winlogon", "authorized_keys", "hooks",
+                  "discord_desktop_core", "app.asar", "resources")
 _SHADY_HINTS = ("discord", "telegram", "slack", "paste", "pastie", "hastebin", "ghostbin", "termbin",
                 "privatebin", "requestbin", "hookbin", "rentry", "controlc",
                 "justpaste", "transfer.sh", "file.io", "anonfiles", "gofile", "catbox",
@@ -240,6 +254,8 @@ _HARMLESS_PATHS = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr", "/"})
 #: Credential-store words that need no separator to be recognised.
 _CREDENTIAL_WORDS = frozenset({"discord", "exodus", "electrum", "metamask", "tdata", "cookies",
                                "keychains", "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519"})
+#: Persistence words recognised alone (a path part given to ``os.path.join``).
+_PERSIST_WORDS = frozenset({"discord_desktop_core", "authorized_keys", "authorized_keys2"})
 _CREDENTIAL_PHRASES = ("Login Data", "Web Data", "Local State", "Local Storage", "User Data",
                        "Telegram Desktop")
 _PATH_CHARACTERS = frozenset("/\\.~%:")
@@ -255,7 +271,10 @@ def string_labels(text: str) -> int:
     if len(text) > 4096:
         return 0
     if text.isidentifier():  # most literals: keys, names; only a few words matter
-        return Label.CREDPATH if text.lower() in _CREDENTIAL_WORDS else 0
+        lowered = text.lower()
+        if lowered in _PERSIST_WORDS:
+            return Label.PERSIST
+        return Label.CREDPATH if lowered in _CREDENTIAL_WORDS else 0
     if not _PATH_CHARACTERS.intersection(text):
         return Label.CREDPATH if any(p in text for p in _CREDENTIAL_PHRASES) else 0
     return _path_labels(text)
@@ -274,6 +293,8 @@ def _path_labels(text: str) -> int:
         labels |= Label.CREDPATH
     if _maybe_persistence(lowered) and _PERSIST.search(text):
         labels |= Label.PERSIST
+    if "-packages" in lowered and _SITE.search(text):
+        labels |= Label.SITE
     if shady_endpoint(text):
         labels |= Label.SHADY
     return labels
@@ -301,7 +322,9 @@ _COMMANDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("persistence", re.compile(
         r"\bcrontab\b|\bschtasks(\.exe)?\s+/create|\breg(\.exe)?\s+add\b.*\\Run\b"
         r"|\bsystemctl\s+--user\s+enable|\blaunchctl\s+load|\bupdate-rc\.d\b"
-        r"|>>\s*~?/?\S*\.(bashrc|zshrc|profile|bash_profile)", re.IGNORECASE)),
+        r"|>>\s*~?/?\S*\.(bashrc|zshrc|profile|bash_profile)"
+        r"|\bgit\b.*\bconfig\b.*\bcore\.hooks[Pp]ath\b|>>\s*~?/?\S*authorized_keys",
+        re.IGNORECASE)),
     ("cryptominer", re.compile(
         r"\bxmrig\b|stratum\+(tcp|ssl)|--donate-level|\bcryptonight\b|\bminexmr\b|\bnanopool\b"
         r"|\bmoneroocean\b|\bsupportxmr\b|\bnicehash\b", re.IGNORECASE)),

@@ -16,6 +16,7 @@ import ast
 from shouldi.scanners.heuristics.fold import DECODE_CALLS
 
 __all__ = [
+    "BYTECODE_LOADERS",
     "CHMOD",
     "COPY_MOVE",
     "CREDENTIAL_READERS",
@@ -25,14 +26,20 @@ __all__ = [
     "EXEC_SINKS",
     "FINGERPRINT",
     "HOME_MARKERS",
+    "INTERPRETERS",
     "LIBRARY_CONSTRUCTORS",
+    "LOOP_CONNECTIONS",
+    "NATIVE_LIBRARIES",
     "NATIVE_LOADERS",
+    "NATIVE_PROCESS",
+    "NATIVE_SPYWARE",
     "NETWORK",
     "NETWORK_CONSTRUCTORS",
     "NETWORK_LIBRARIES",
     "NETWORK_VERBS",
     "OBJECT_NETWORK_METHODS",
     "OPEN",
+    "PATH_RUNNERS",
     "PATH_WRAPPERS",
     "PROCESS",
     "PROCESS_OUTPUT",
@@ -42,6 +49,9 @@ __all__ = [
     "SENSITIVE_CALL_MODULES",
     "SENSITIVE_MODULES",
     "SHELLCODE_APIS",
+    "SOURCE_LOADERS",
+    "SOURCE_RUNNERS",
+    "SOURCE_RUNNER_METHODS",
     "SPYWARE",
     "STEALER_APIS",
     "builtin_sink",
@@ -107,7 +117,7 @@ PROCESS_OUTPUT = frozenset({"subprocess.check_output", "subprocess.getoutput",
 #: Calls that connect (constructors listed here connect when given a host).
 NETWORK = frozenset({
     "socket.create_connection", "socket.getaddrinfo", "socket.gethostbyname",
-    "socket.gethostbyname_ex", "urllib.request.urlopen", "urllib.request.urlretrieve",
+    "socket.gethostbyname_ex", "asyncio.open_connection", "urllib.request.urlopen", "urllib.request.urlretrieve",
     "urllib.urlopen", "urllib.urlretrieve", "urllib2.urlopen", "ftplib.FTP", "ftplib.FTP_TLS",
     "smtplib.SMTP", "smtplib.SMTP_SSL", "telnetlib.Telnet", "aiohttp.request",
     "dns.resolver.resolve", "dns.resolver.query", "wget.download", "webbrowser.open",
@@ -208,6 +218,51 @@ SYSTEM_MARKERS = frozenset({
     "site.getsitepackages", "site.getusersitepackages", "sysconfig.get_paths",
     "sysconfig.get_path", "distutils.sysconfig.get_python_lib", "sysconfig.get_python_lib",
 })
+
+
+#: Calls that run Python source (or a code object) given as their first argument, like exec.
+SOURCE_RUNNERS = frozenset({
+    "code.InteractiveInterpreter.runsource", "code.InteractiveInterpreter.runcode",
+    "code.InteractiveConsole.runsource", "code.InteractiveConsole.runcode",
+    "code.InteractiveConsole.push", "ctypes.pythonapi.PyRun_SimpleString",
+    "ctypes.pythonapi.PyRun_SimpleStringFlags", "ctypes.pythonapi.PyRun_String",
+})
+#: Their methods, and the constructors of the objects they are methods of.
+SOURCE_RUNNER_METHODS = frozenset({"runsource", "runcode", "push"})
+INTERPRETERS = frozenset({"code.InteractiveInterpreter", "code.InteractiveConsole"})
+#: Calls that run (or make importable) the file or directory at a path, by the index of the
+#: path argument: the code is whatever that file holds.
+PATH_RUNNERS: dict[str, int] = {
+    "runpy.run_path": 0, "execfile": 0, "importlib.machinery.SourceFileLoader": 1,
+    "importlib.machinery.SourcelessFileLoader": 1, "importlib.machinery.ExtensionFileLoader": 1,
+    "importlib.util.spec_from_file_location": 1, "zipimport.zipimporter": 0,
+    "imp.load_source": 1, "imp.load_compiled": 1, "imp.load_dynamic": 1, "imp.load_package": 1,
+    "sys.path.append": 0, "sys.path.insert": 1, "sys.path.extend": 0, "site.addsitedir": 0,
+}
+#: Of those, the ones that load compiled bytecode (code that cannot be read), and the ones
+#: that load Python source (from whatever file they are given).
+BYTECODE_LOADERS = frozenset({"importlib.machinery.SourcelessFileLoader", "imp.load_compiled"})
+SOURCE_LOADERS = frozenset({"importlib.machinery.SourceFileLoader", "imp.load_source",
+                            "importlib.util.spec_from_file_location", "runpy.run_path",
+                            "execfile"})
+#: Functions of the C library (or the Windows API) that start a process, called through
+#: ``ctypes`` on a loaded library: ``ctypes.CDLL(find_library("c")).system(...)``.
+NATIVE_PROCESS = frozenset({
+    "system", "popen", "_popen", "_wsystem", "execv", "execve", "execvp", "execvpe", "execl",
+    "execle", "execlp", "posix_spawn", "posix_spawnp", "WinExec", "ShellExecuteA",
+    "ShellExecuteW", "ShellExecuteExA", "ShellExecuteExW", "CreateProcessA", "CreateProcessW",
+})
+#: Windows API functions that read the clipboard or the keyboard of the whole session.
+NATIVE_SPYWARE = frozenset({
+    "GetClipboardData", "GetAsyncKeyState", "SetWindowsHookExA", "SetWindowsHookExW",
+    "SetWindowsHookEx",
+})
+#: Prefixes of a loaded native library's qualified name (``ctypes.windll.user32``).
+NATIVE_LIBRARIES = ("ctypes.cdll.", "ctypes.windll.", "ctypes.oledll.", "ctypes.pydll.",
+                    "ctypes.pythonapi")
+#: Event-loop methods that open a connection (``loop.create_connection(f, host, port)``).
+LOOP_CONNECTIONS = frozenset({"create_connection", "open_connection",
+                              "create_datagram_endpoint"})
 
 
 def dotted(node: ast.expr, aliases: dict[str, str]) -> str | None:

@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING
 
 from shouldi.scanners.heuristics import names as n
 from shouldi.scanners.heuristics.facts import FileFacts
-from shouldi.scanners.heuristics.filesystem import FileSinks
 from shouldi.scanners.heuristics.fold import Value
 from shouldi.scanners.heuristics.indicators import (
     SECRET_ENV,
@@ -40,6 +39,7 @@ from shouldi.scanners.heuristics.indicators import (
     shady_endpoint,
     vcs_query,
 )
+from shouldi.scanners.heuristics.runners import Runners
 from shouldi.scanners.heuristics.taint import Summary
 
 __all__ = ["Sinks"]
@@ -51,6 +51,10 @@ _PICKLES = frozenset({"pickle.loads", "cPickle.loads", "dill.loads", "_pickle.lo
 _CODE_SINKS = frozenset({"exec", "eval", "compile", "execfile", "builtins.exec", "builtins.eval"})
 _SHELLS = re.compile(r"^\s*(/bin/|/usr/bin/)?(ba|z|da|k)?sh\b|cmd(\.exe)?\b|powershell",
                      re.IGNORECASE)
+_SHELL_CALLS = frozenset({"os.system", "os.popen", "asyncio.create_subprocess_shell",
+                          "subprocess.getoutput", "subprocess.getstatusoutput", "platform.popen"})
+_CONNECTS = frozenset({"asyncio.open_connection", "socket.create_connection"})
+_SOURCE_METHODS = n.SOURCE_RUNNERS | n.SOURCE_RUNNER_METHODS
 _SHADY_CLIENTS = frozenset({"telebot.TeleBot", "telegram.Bot", "dhooks.Webhook"})
 _DOWNLOAD_TO_FILE = frozenset({"urllib.request.urlretrieve", "urllib.urlretrieve",
                                "wget.download"})
@@ -61,8 +65,11 @@ _ENVIRON_OK = ("dict", "copy.copy", "copy.deepcopy", "isinstance", "id", "len", 
 _INTERESTING = (n.EXEC_SINKS | n.DYNAMIC_IMPORTS | n.PROCESS | n.NETWORK | _SHADY_CLIENTS
                 | n.OPEN | n.COPY_MOVE | n.CREDENTIAL_READERS | n.CHMOD | n.DELETE | n.SPYWARE
                 | n.STEALER_APIS | n.NATIVE_LOADERS | n.REGISTRY_WRITES
-                | {"mmap.mmap", "os.dup2", "os.getenv", "os.getenvb", "shutil.copyfileobj"})
-_INTERESTING_LAST = n.NETWORK_VERBS | n.SHELLCODE_APIS | {
+                | n.SOURCE_RUNNERS | set(n.PATH_RUNNERS)
+                | {"mmap.mmap", "os.dup2", "os.getenv", "os.getenvb", "shutil.copyfileobj",
+                   "runpy.run_module", "code.interact"})
+_INTERESTING_LAST = (n.NETWORK_VERBS | n.SHELLCODE_APIS | n.SOURCE_RUNNER_METHODS
+                     | n.NATIVE_PROCESS | n.NATIVE_SPYWARE | n.LOOP_CONNECTIONS) | {"interact",
     "write_text", "write_bytes", "write", "writelines", "read_text", "read_bytes", "open",
     "rmtree", "unlink", "rmdir", "LoadLibrary", "LoadLibraryA", "LoadLibraryW", "dlopen",
     "CryptUnprotectData", "__pyarmor__"}
@@ -78,7 +85,7 @@ def _preview(value: Value) -> str:
     return _short(" ".join(text.split()), 60)
 
 
-class Sinks(FileSinks):
+class Sinks(Runners):
     """Needs ``facts``, ``hit``, ``edge``, ``nested`` and ``absolute`` from the visitor."""
 
     facts: FileFacts
@@ -121,8 +128,10 @@ class Sinks(FileSinks):
         elif n.is_process(name):
             self._process(name, node)
         elif name in _SHADY_CLIENTS or self.object_network(node) or (n.is_network(name) and (
-                not n.is_constructor(name) or node.args)):
+                not n.is_constructor(name) or node.args)) or self.loop_connection(name, node):
             self._network(name, node)  # constructing a session or socket connects nothing
+        else:
+            self.side_doors(name, node)
         self._environment(name, node)
         self._files(name, node)
         self._others(name, node)
@@ -143,15 +152,23 @@ class Sinks(FileSinks):
             return
         arg = node.args[0]
         labels = self.labels(arg)
-        code = self.fold(arg) if name in _CODE_SINKS else None
+        code = self.fold(arg) if name in _CODE_SINKS or name in _SOURCE_METHODS else None
         shown = f": {_preview(code)!r}" if code is not None and labels & Label.DECODED else ""
+        read = self.read_path(arg)
         if labels & Label.DOWNLOADED:
             self.hit("download-exec", node, f"{name}() of data read from the network", True)
         elif labels & Label.DECODED:
             self.cap("obfuscation")
             self.hit("exec-decoded-data", node, f"{name}() of decoded data{shown}", True)
+        elif labels & Label.DROPPED:
+            self.hit("drop-and-run", node, f"{name}() of a file written from a payload", True)
         elif self.frame_sink(arg, "exec"):
             pass
+        elif read is not None and self.path_labels(read) & Label.OUTSIDE and not (
+                self.template(read).endswith(".py")):
+            self.cap("obfuscation")
+            self.hit("obfuscated-code", node, f"{name}() of code kept in a data file outside "
+                     f"the package {_short(self.template(read))!r}")
         elif not isinstance(arg, ast.Constant) and name not in _PICKLES:
             self.hit("exec-dynamic", node, f"{name}() of a computed value")
         if code is not None:
@@ -191,7 +208,9 @@ class Sinks(FileSinks):
         if silent:
             self.hit("silent-process", node, f"{shown} with {silent}")
             found = True
-        if self._reverse_shell(name, node, command):
+        if self._reverse_shell(name, node, command) or (
+                labels & Label.DOWNLOADED and "connect" in self.frames[-1].flags
+                and self._shell(name, node, command)):
             self.hit("reverse-shell", node, f"{shown} wired to a socket", True)
             found = True
         code = self._dash_c(node)
@@ -261,6 +280,12 @@ class Sinks(FileSinks):
                 return True
         return False
 
+    def _shell(self, name: str, node: ast.Call, command: str) -> bool:
+        """Does the call run its command through a shell?"""
+        return (name in _SHELL_CALLS or bool(_SHELLS.search(command)) or any(
+            k.arg == "shell" and isinstance(k.value, ast.Constant) and k.value.value is True
+            for k in node.keywords))
+
     def _fileno_of_socket(self, expr: ast.expr) -> bool:
         return (isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute)
                 and expr.func.attr == "fileno" and self.netobj(expr.func.value))
@@ -297,7 +322,8 @@ class Sinks(FileSinks):
         if name in _DOWNLOAD_TO_FILE:
             self._mark_dropped(node.args[1] if len(node.args) > 1 else next(
                 (k.value for k in node.keywords if k.arg in ("filename", "out")), None))
-        if node.func and isinstance(node.func, ast.Attribute) and node.func.attr == "connect":
+        if (isinstance(node.func, ast.Attribute) and node.func.attr == "connect") or (
+                name in _CONNECTS or self.loop_connection(name, node)):
             self.frames[-1].flags.add("connect")
         if values and any(self.frame_sink(v, "network") for v in values):
             found = True

@@ -9,9 +9,7 @@ decoder gives ``DECODED``, a request ``DOWNLOADED``, ``os.environ.copy()`` ``SEC
 visible in functions; ``self.x`` attributes are shared by the methods of a class; a local
 function's return labels are its calls' labels (``def grab(): return open(key).read()``).
 
-Call names are resolved with what hides them: ``getattr(os, "sys" + "tem")``,
-``__import__("o" "s")``, ``globals()["__builtins__"]["exec"]``, ``sys.modules["os"]``. Such a
-name comes back marked *hidden* when a computed string was needed to find it.
+Call names and literals come from :mod:`.qualify`.
 
 Labels over-approximate on purpose: a name keeps every label it was ever given in a scope
 (branches and loops included), and unknown calls pass their arguments' labels through.
@@ -23,7 +21,6 @@ import ast
 from dataclasses import dataclass, field
 
 from shouldi.scanners.heuristics import names as n
-from shouldi.scanners.heuristics.fold import Value, fold
 from shouldi.scanners.heuristics.indicators import (
     FINGERPRINT_ENV,
     SECRET_ENV,
@@ -31,6 +28,7 @@ from shouldi.scanners.heuristics.indicators import (
     command_output,
     string_labels,
 )
+from shouldi.scanners.heuristics.qualify import Qualify
 
 __all__ = ["Frame", "Summary", "Taint", "env_key_labels"]
 
@@ -40,13 +38,20 @@ _SYSTEM_ATTRS = frozenset({"sys.prefix", "sys.exec_prefix", "sys.base_prefix", "
                            "site.USER_BASE"})
 _ENV_GETTERS = frozenset({"os.getenv", "os.environ.get", "os.environ.pop",
                           "os.environ.setdefault", "os.getenvb"})
+#: The environment as a whole, and what a .env file holds (``dotenv_values()``): secrets.
 _ENV_VIEWS = frozenset({"os.environ.copy", "os.environ.items", "os.environ.values",
-                        "os.environ.keys", "os.environ.__str__"})
+                        "os.environ.keys", "os.environ.__str__", "dotenv.dotenv_values",
+                        "dotenv.main.dotenv_values"})
 _READ_METHODS = frozenset({"read_text", "read_bytes", "open", "read", "readlines", "glob",
                            "rglob", "iterdir"})
 _NETOBJ_OFF = ~Label.NETOBJ
-_BUILTIN_DICTS = frozenset({"__builtins__", "builtins", "__builtin__"})
 _UNKNOWN = "{?}"
+#: The calls of SYSTEM_MARKERS that give the installed packages' directories.
+_SITE_MARKERS = frozenset({"site.getsitepackages", "site.getusersitepackages",
+                           "sysconfig.get_paths", "distutils.sysconfig.get_python_lib",
+                           "sysconfig.get_python_lib"})
+_GLOBS = frozenset({"glob.glob", "glob.iglob"})
+_SITE_KEYS = frozenset({"purelib", "platlib"})
 _JOINS = frozenset({"os.path.join", "posixpath.join", "ntpath.join"})
 
 
@@ -101,94 +106,14 @@ class Summary:
     passes: bool = False  # returns something computed from its parameters
 
 
-class Taint:
+class Taint(Qualify):
     """Label computation; the visitor supplies ``aliases``, ``frames`` and the rest."""
 
-    aliases: dict[str, str]
-    frames: list[Frame]
     summaries: dict[str, Summary]
     class_envs: dict[str, dict[str, list[ast.expr]]]
     _memo: dict[int, int]
-    _names: dict[int, str]
-    _folds: dict[int, Value | None]
-    _active: set[int]
-
-    # -- names -------------------------------------------------------------------------------
-    def qualify(self, node: ast.expr) -> tuple[str, bool]:
-        """``(qualified name, hidden)`` of a callee; ``("", False)`` when it has none."""
-        if isinstance(node, ast.Name):
-            return self.aliases.get(node.id, node.id), False
-        if isinstance(node, ast.Attribute):
-            base, hidden = self.qualify(node.value)
-            return (f"{base}.{node.attr}" if base else ""), hidden
-        if isinstance(node, ast.Call):
-            return self._qualify_call(node)
-        if isinstance(node, ast.Subscript):
-            return self._qualify_subscript(node)
-        return "", False
-
-    def _qualify_call(self, node: ast.Call) -> tuple[str, bool]:
-        inner, hidden = self.qualify(node.func)
-        inner = n.builtin_sink(inner)
-        args = node.args
-        if inner in n.DYNAMIC_IMPORTS and args:
-            module = self.fold(args[0])
-            if isinstance(module, str) and module.replace(".", "").replace("_", "").isalnum():
-                return module, hidden or self.computed_literal(args[0])
-            return "", hidden
-        if inner == "getattr" and len(args) >= 2:
-            attr = self.fold(args[1])
-            base, base_hidden = self.qualify(args[0])
-            if not isinstance(attr, str) or not base:
-                return "", hidden
-            base = "builtins" if base in _BUILTIN_DICTS else base
-            return f"{base}.{attr}", hidden or base_hidden or self.computed_literal(args[1])
-        if inner in ("globals", "locals", "vars") and not args:
-            return "<namespace>", hidden
-        if inner == "vars" and args:
-            base, base_hidden = self.qualify(args[0])
-            return ("builtins" if base in _BUILTIN_DICTS else base), True
-        return inner, hidden  # Path.home().joinpath: still worth a name
-
-    def _qualify_subscript(self, node: ast.Subscript) -> tuple[str, bool]:
-        key = self.fold(node.slice)
-        if not isinstance(key, str):
-            return "", False
-        value = node.value
-        if isinstance(value, ast.Attribute) and value.attr == "__dict__":
-            base, _ = self.qualify(value.value)
-            base = "builtins" if base in _BUILTIN_DICTS else base
-            return (f"{base}.{key}" if base else ""), True
-        base, hidden = self.qualify(value)
-        if base == "sys.modules":
-            return key, hidden or self.computed_literal(node.slice)
-        if base in _BUILTIN_DICTS:
-            return f"builtins.{key}", True
-        if base == "<namespace>":
-            return ("builtins" if key in _BUILTIN_DICTS else key), True
-        return "", False
-
-    def computed_literal(self, node: ast.expr) -> bool:
-        """Was the literal ``node`` folds to computed (``"o" + "s"``), not just written?"""
-        if isinstance(node, ast.Constant):
-            return False
-        if isinstance(node, ast.Name):
-            value = self._last(node.id)
-            if value is None or id(value) in self._active:
-                return False
-            self._active.add(id(value))
-            try:
-                return self.computed_literal(value)
-            finally:
-                self._active.discard(id(value))
-        return True
-
-    def name_of(self, node: ast.expr) -> str:
-        key = id(node)
-        found = self._names.get(key)
-        if found is None:
-            found = self._names[key] = n.builtin_sink(self.qualify(node)[0])
-        return found
+    package: str
+    module: str
 
     # -- values ------------------------------------------------------------------------------
     def lookup(self, name: str) -> int:
@@ -213,29 +138,6 @@ class Taint:
         finally:
             self._active.discard(key)
 
-    def _last(self, name: str) -> ast.expr | None:
-        for frame in reversed(self.frames):
-            if name in frame.last:
-                return frame.last[name]
-        return None
-
-    def const(self, name: str) -> Value | None:
-        value = self._last(name)
-        if value is None or id(value) in self._active:
-            return None
-        self._active.add(id(value))
-        try:
-            return self.fold(value)
-        finally:
-            self._active.discard(id(value))
-
-    def fold(self, node: ast.expr) -> Value | None:
-        key = id(node)
-        if key in self._folds:
-            return self._folds[key]
-        found = self._folds[key] = fold(node, self.name_of, self.const)
-        return found
-
     def template(self, node: ast.expr, depth: int = 0) -> str:
         """What a path or command expression spells, ``{?}`` standing for unknown parts:
         ``os.path.join(os.getenv("APPDATA"), "Microsoft", "Windows", "Start Menu")`` is
@@ -247,6 +149,11 @@ class Taint:
             return _UNKNOWN
         if isinstance(node, ast.Name):
             bound = self._last(node.id)
+            if bound is None:  # for p in glob.glob(pattern): p spells the pattern
+                values = next((f.bound[node.id] for f in reversed(self.frames)
+                               if node.id in f.bound), [])
+                bound = values[0] if len(values) == 1 and isinstance(values[0], ast.Call) and (
+                    self.name_of(values[0].func) in _GLOBS) else None
             if bound is None or id(bound) in self._active:
                 return _UNKNOWN
             self._active.add(id(bound))
@@ -264,6 +171,8 @@ class Taint:
             args = [self.template(a, depth + 1) for a in node.args]
             if name in n.HOME_MARKERS or name.endswith(("Path.home", ".expanduser")):
                 return args[0] if args else "~"
+            if name in _GLOBS and args:
+                return args[0]
             if name in _JOINS or name in n.PATH_WRAPPERS:
                 return "/".join(args) if args else _UNKNOWN
             if isinstance(node.func, ast.Attribute) and node.func.attr == "joinpath":
@@ -336,7 +245,9 @@ class Taint:
         if name == "os.environ":
             return Label.SECRET
         if name in _SYSTEM_ATTRS:
-            return Label.OUTSIDE
+            return Label.OUTSIDE | (Label.SITE if name == "site.USER_SITE" else _NONE)
+        if node.attr in ("__file__", "__path__") and self._foreign_module(node.value):
+            return Label.OUTSIDE | Label.SITE  # dirname(requests.__file__): its directory
         if isinstance(node.value, ast.Name):
             key = f"{node.value.id}.{node.attr}"
             found = self.lookup(key)
@@ -348,12 +259,50 @@ class Taint:
                 return found
         return self.labels(node.value) & _NETOBJ_OFF
 
+    def _env_keys(self, key: ast.expr) -> int:
+        """Labels of ``os.environ[key]``: a literal key, or a loop variable over literal
+        names (``{k: os.environ[k] for k in ("GITHUB_TOKEN", "NPM_TOKEN")}``)."""
+        if isinstance(key, ast.Constant):
+            return env_key_labels(key.value)
+        out = _NONE
+        for literal in self._names_listed(key, 0):
+            out |= env_key_labels(literal)
+        return out
+
+    def _names_listed(self, node: ast.expr, depth: int) -> list[str]:
+        """The string literals a loop variable (or a name bound to a tuple) ranges over."""
+        if depth > 3:
+            return []
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+            return [e.value for e in node.elts if isinstance(e, ast.Constant)
+                    and isinstance(e.value, str)]
+        if not isinstance(node, ast.Name):
+            return []
+        values = next((f.bound[node.id] for f in reversed(self.frames) if node.id in f.bound),
+                      [])
+        return [s for v in values[:4] for s in self._names_listed(v, depth + 1)]
+
+    def _foreign_module(self, node: ast.expr) -> bool:
+        """A module this file imported that is not of its own package."""
+        if not isinstance(node, (ast.Name, ast.Attribute)):
+            return False
+        root: ast.expr = node
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if not isinstance(root, ast.Name) or root.id not in self.aliases:
+            return False
+        own = (self.package or self.module).split(".")[0]
+        top = self.aliases[root.id].split(".")[0]
+        return bool(top) and top != own
+
     def _subscript(self, node: ast.Subscript) -> int:
         if self.name_of(node.value) == "os.environ":
-            key = node.slice
-            return env_key_labels(key.value) if isinstance(key, ast.Constant) else _NONE
+            return self._env_keys(node.slice)
         base = self.labels(node.value)
         sl = node.slice
+        if isinstance(node.value, ast.Call) and self.name_of(node.value.func) == (
+                "sysconfig.get_paths") and self.fold(sl) not in _SITE_KEYS:
+            return base & ~Label.SITE  # get_paths()["scripts"]: not a package directory
         if isinstance(sl, ast.Slice) and isinstance(sl.step, ast.UnaryOp) and (
                 self.fold(node.value) is not None):
             return base | Label.DECODED  # "...."[::-1]: a reversed literal is hiding something
@@ -367,7 +316,7 @@ class Taint:
             return Label.DECODED | self._union(args)
         first = node.args[0] if node.args else None
         if name in _ENV_GETTERS:
-            return env_key_labels(first.value) if isinstance(first, ast.Constant) else _NONE
+            return self._env_keys(first) if first is not None else _NONE
         if name in _ENV_VIEWS:
             return Label.SECRET
         if name in n.FINGERPRINT:
@@ -378,7 +327,9 @@ class Taint:
             base = self.labels(func.value) if isinstance(func, ast.Attribute) else _NONE
             return Label.OUTSIDE | Label.HOME | self._union(args) | (base & _NETOBJ_OFF)
         if name in n.SYSTEM_MARKERS:
-            return Label.OUTSIDE
+            site = name in _SITE_MARKERS or (name == "sysconfig.get_path" and first is not None
+                                             and self.fold(first) in _SITE_KEYS)
+            return Label.OUTSIDE | (Label.SITE if site else _NONE)
         if n.is_constructor(name):
             return Label.NETOBJ | (Label.SHADY & self._union(args))
         if n.is_network(name) or self.object_network(node):
@@ -439,10 +390,24 @@ class Taint:
         if isinstance(func, ast.Attribute) and func.attr == "join" and node.args:
             return any(isinstance(sub, ast.Name) and sub.id == "chr"
                        for sub in ast.walk(node.args[0]))
+        if isinstance(func, ast.Attribute) and func.attr == "translate" and node.args:
+            table = node.args[0]  # s.translate(str.maketrans(A, B)): a substitution cipher
+            return isinstance(table, ast.Call) and isinstance(table.func, ast.Attribute) and (
+                table.func.attr == "maketrans" and len(table.args) >= 2)
         if name in ("bytes", "bytearray") and node.args:
-            arg = node.args[0]
-            return isinstance(arg, (ast.List, ast.Tuple)) and len(arg.elts) > 8
+            return self._code_points(node.args[0])
+        if name == "map" and len(node.args) == 2 and self.name_of(node.args[0]) == "chr":
+            return self._code_points(node.args[1])
         return False
+
+    def _code_points(self, arg: ast.expr) -> bool:
+        """A literal list of more than 8 integers, or a name bound to one: text spelled as
+        numbers (``bytes([105, 109, ...])``, ``map(chr, CODES)``)."""
+        if isinstance(arg, ast.Name):
+            value = self._last(arg.id)
+            arg = value if value is not None else arg
+        return isinstance(arg, (ast.List, ast.Tuple)) and len(arg.elts) > 8 and all(
+            isinstance(e, ast.Constant) and type(e.value) is int for e in arg.elts[:16])
 
     def object_network(self, node: ast.Call) -> bool:
         """``s.send(...)`` on a socket, ``session.post(...)`` on a session..."""

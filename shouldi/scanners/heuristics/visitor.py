@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 from shouldi.scanners.heuristics import names as n
+from shouldi.scanners.heuristics.bindings import Bindings
 from shouldi.scanners.heuristics.blobs import ENTROPY_MIN_LENGTH, blob_rule
 from shouldi.scanners.heuristics.commands import SETUP_CALLS, Commands
 from shouldi.scanners.heuristics.facts import MODULE, ClassFacts, Edge, FileFacts, Hit, ScopeFacts
@@ -67,7 +68,7 @@ def hidden_candidates(source: bytes) -> frozenset[int]:
     return frozenset(source.count(b"\n", 0, m.start()) + 1 for m in _GAP.finditer(source))
 
 
-class Visitor(Sinks, Guards, Commands, ast.NodeVisitor):
+class Visitor(Sinks, Guards, Commands, Bindings, ast.NodeVisitor):
     """Collect :class:`~.facts.FileFacts` for one module.
 
     ``module`` and ``package`` are the file's dotted names (relative imports resolve against
@@ -106,6 +107,7 @@ class Visitor(Sinks, Guards, Commands, ast.NodeVisitor):
         self._names: dict[int, str] = {}
         self._folds: dict[int, Value | None] = {}
         self._active: set[int] = set()
+        self._lambdas: list[dict[str, ast.expr]] = []
 
     def run(self, tree: ast.AST) -> FileFacts:
         """Visit ``tree``. Module-level names are bound first, so that a function defined
@@ -323,106 +325,6 @@ class Visitor(Sinks, Guards, Commands, ast.NodeVisitor):
         self.containers.pop()
         self.frames.pop()
 
-    # -- bindings -------------------------------------------------------------------------------
-    def _bind(self, target: ast.expr, value: ast.expr | None, whole: bool = True) -> None:
-        """Bind ``target`` to ``value``; ``whole`` is false for the parts of an unpacking,
-        a loop variable, an augmented assignment: the name then holds no known literal."""
-        frame = self.frames[-1]
-        if isinstance(target, ast.Name):
-            name = target.id
-            seen = name in frame.last
-            frame.bind(name, value, whole)
-            if value is not None and whole:
-                self._bind_value(name, value, seen)
-            else:
-                frame.bools.pop(name, None)
-        elif isinstance(target, (ast.Tuple, ast.List)):
-            for elt in target.elts:
-                self._bind(elt, value, False)
-        elif isinstance(target, ast.Starred):
-            self._bind(target.value, value, False)
-        elif isinstance(target, ast.Attribute):
-            key = self.attr_key(target)
-            if key is not None and value is not None:
-                frame.bind(key, value, whole)
-                if frame.cls is not None and key.startswith("self."):
-                    self.class_envs.setdefault(frame.cls, {}).setdefault(key, []).append(value)
-            if value is not None and isinstance(value, (ast.Name, ast.Attribute)):
-                self.ref(value)  # sys.excepthook = hook
-        elif isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) and (
-                value is not None):
-            entry = self.fold(target.slice)
-            if isinstance(entry, str) and target.value.id in self.dicts:
-                self.dicts[target.value.id][entry] = self.name_of(value)
-
-    def _bind_value(self, name: str, value: ast.expr, seen: bool) -> None:
-        frame = self.frames[-1]
-        flag = isinstance(value, ast.Constant) and isinstance(value.value, (bool, int, type(None)))
-        if flag and (not seen or frame.bools.get(name) == bool(value.value)):  # type: ignore[attr-defined]
-            frame.bools[name] = bool(value.value)  # type: ignore[attr-defined]
-        else:
-            frame.bools.pop(name, None)  # bound to something else too: unknown
-        if isinstance(value, (ast.Name, ast.Attribute)):
-            frame.fnrefs[name] = value
-        if isinstance(value, (ast.Name, ast.Attribute, ast.Call, ast.Subscript)):
-            qualified = n.builtin_sink(self.qualify(value)[0]) if not isinstance(
-                value, ast.Call) or self._is_lookup(value) else ""
-            if qualified and (qualified in n.EXEC_SINKS or qualified in n.DYNAMIC_IMPORTS
-                              or "." in qualified or qualified.split(".")[0] in self.aliases):
-                self.aliases[name] = qualified
-        if isinstance(value, ast.Call) and self.name_of(value.func) in n.OPEN and value.args:
-            frame.handles[name] = value.args[0]
-        if isinstance(value, ast.Dict):
-            self.dicts[name] = {k.value: self.name_of(v) for k, v in zip(value.keys, value.values, strict=True)
-                                if isinstance(k, ast.Constant) and isinstance(k.value, str)}
-
-    def _is_lookup(self, value: ast.Call) -> bool:
-        """``getattr(x, "y")``, ``__import__("x")``: a call that only looks a name up."""
-        return self.name_of(value.func) in ({"getattr"} | n.DYNAMIC_IMPORTS)
-
-    def visit_Assign(self, node: ast.Assign) -> None:
-        for target in node.targets:
-            self._bind(target, node.value)
-        self.visit(node.value)
-        self.visit_all([t for t in node.targets if not isinstance(t, ast.Name)])
-
-    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
-        if node.value is not None:
-            self._bind(node.target, node.value)
-            self.visit(node.value)
-
-    def visit_AugAssign(self, node: ast.AugAssign) -> None:
-        self._bind(node.target, node.value, False)
-        self.visit(node.value)
-
-    def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
-        self._bind(node.target, node.value)
-        self.visit(node.value)
-
-    def visit_For(self, node: ast.For | ast.AsyncFor) -> None:
-        self._bind(node.target, node.iter, False)
-        self.generic_visit(node)
-
-    visit_AsyncFor = visit_For
-
-    def visit_With(self, node: ast.With | ast.AsyncWith) -> None:
-        enter, leave = ("__enter__", "__exit__") if isinstance(node, ast.With) else (
-            "__aenter__", "__aexit__")
-        for item in node.items:
-            self._method_ref(item.context_expr, enter)
-            self._method_ref(item.context_expr, leave)
-        for item in node.items:
-            if item.optional_vars is not None:
-                self._bind(item.optional_vars, item.context_expr)
-        self.generic_visit(node)
-
-    visit_AsyncWith = visit_With
-
-    def visit_Return(self, node: ast.Return) -> None:
-        if node.value is not None:
-            self.frames[-1].returns.append(node.value)
-            self.visit(node.value)
-
     # -- strings and the environment -------------------------------------------------------------
     def visit_Expr(self, node: ast.Expr) -> None:
         if isinstance(node.value, ast.Constant):  # docstring or bare string: only blobs count
@@ -485,6 +387,7 @@ class Visitor(Sinks, Guards, Commands, ast.NodeVisitor):
         if isinstance(func, ast.Attribute) and func.attr == "update" and isinstance(
                 func.value, ast.Name) and func.value.id in self.dicts:
             self.dicts[func.value.id].update(self._dict_refs(node))
+        self.grow(node)
         self.generic_visit(node)
 
     # -- code in literals -------------------------------------------------------------------------
