@@ -237,3 +237,13 @@ def test_a_console_script_named_like_a_common_command_runs_by_itself(tmp_path, p
         assert f"console script {script!r} = demo.cli:main" in jacking[0].message
     else:
         assert spawn.severity is INFO and not jacking
+
+
+def test_a_wrapper_given_a_path_or_a_url_connects_only_for_a_url(tmp_path):
+    """matplotlib's rc reader takes a path or a URL; at import it is given a path."""
+    body = ("import os, urllib.request\n\ndef read(fname):\n    if fname.startswith('https://'):\n"
+            "        return urllib.request.urlopen(fname).read()\n    return open(fname).read()\n\n"
+            "RC = read(os.path.join(os.path.dirname(__file__), 'rc'))\n"
+            "REMOTE = read('https://example.com/rc')\n")
+    result = scan(tmp_path, {"demo/__init__.py": body}, wheel=True)
+    assert [(f.line, f.severity) for f in result.findings if f.rule == "network"] == [(9, M)]

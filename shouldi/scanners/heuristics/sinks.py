@@ -76,6 +76,9 @@ _INTERESTING_LAST = (n.NETWORK_VERBS | n.SHELLCODE_APIS | n.SOURCE_RUNNER_METHOD
 _INTERESTING_PREFIXES = (*n.PROCESS_PREFIXES, "pyarmor_runtime", "pytransform.", "os.environ.")
 
 
+_URLISH = re.compile(r"^[a-z][a-z0-9+.-]*://|^[\w-]+(\.[\w-]+)+(:\d+)?(/|$)", re.IGNORECASE)
+
+
 def _short(text: str, limit: int = 70) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -481,7 +484,9 @@ class Sinks(Runners):
         if kind == "process":
             command = text if isinstance(text, str) else ""
             self.hit("vcs-query" if vcs_query(command) else "process-spawn", node, shown)
-        elif kind == "network":
+        elif kind == "network" and isinstance(text, str) and _URLISH.search(text):
+            # only a value that is an address: wrappers that take "a path or a URL"
+            # (matplotlib's rc files) connect only when given a URL
             self.hit("network", node, shown)
         elif kind == "exec" and not isinstance(arg, ast.Constant):
             self.hit("exec-dynamic", node, shown)
