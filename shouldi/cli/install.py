@@ -53,7 +53,7 @@ def install(ctx: click.Context, specs: tuple[str, ...], fmt: str, verbose: bool,
     from shouldi.verdict import exit_code_for
 
     if trace_file is not None:
-        check_output(trace_file, ())
+        check_output(trace_file, (), "--trace")
     python = None
     if then_install:
         from shouldi.cli.lock import install_environment

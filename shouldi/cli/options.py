@@ -70,11 +70,15 @@ def _target(values: dict[str, Any]) -> Any:
 
 
 def _settings(values: dict[str, Any]) -> Any:
-    from shouldi.policy import load_policy
+    from shouldi.cli.output import add_input
+    from shouldi.policy import load_policy, policy_file
     from shouldi.settings import Settings
 
+    policy_path = policy_file(path=values["policy_file"])
+    if policy_path is not None:  # an input of the run: no output may replace it
+        add_input(policy_path)
     return Settings(
-        index_url=values["index_url"], policy=load_policy(path=values["policy_file"]),
+        index_url=values["index_url"], policy=load_policy(path=policy_path),
         timeout=values["timeout"], scan_timeout=values["scan_timeout"],
         cache_dir=values["cache_dir"], no_cache=values["no_cache"], max_age=values["max_age"],
         advisory_db=values["advisory_db"], pip_audit_osv_url=values["pip_audit_osv_url"],

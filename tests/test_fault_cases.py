@@ -1,0 +1,61 @@
+"""Faults a red team found: each bad input is refused with one line and exit 2, nothing the
+user had is changed, and a result of any kind renders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from shouldi.cli.main import cli
+
+POLICY = "heuristics_warn = \"medium\"\n"
+PYPROJECT = "[project]\nname = \"mine\"\nversion = \"1\"\n\n[tool.shouldi]\nheuristics_warn = \"medium\"\n"
+
+
+def _run(local_index, tmp_path: Path, *args: str):
+    return CliRunner().invoke(cli, [*args, "--index-url", local_index.url, "--cache-dir",
+                                    str(tmp_path / "cache"), "--no-pip-audit", "--no-safety-cli",
+                                    "--no-osv"])
+
+
+@pytest.mark.parametrize(("policy", "args", "option"), [
+    ("pyproject.toml", ("ci", "cleanpkg", "-o", "pyproject.toml", "--format", "json"), "--output"),
+    ("pyproject.toml", ("ci", "cleanpkg", "--summary", "pyproject.toml"), "--summary"),
+    ("shouldi.toml", ("install", "cleanpkg", "--trace", "shouldi.toml"), "--trace"),
+    ("pol.toml", ("install", "cleanpkg", "--policy", "pol.toml", "--trace", "pol.toml"), "--trace"),
+    ("pol.toml", ("ci", "cleanpkg", "--policy", "pol.toml", "-o", "pol.toml"), "--output"),
+    ("pol.toml", ("lock", "cleanpkg", "--policy", "pol.toml", "-o", "pol.toml"), "--output"),
+    ("pol.toml", ("lock", "cleanpkg", "--policy", "pol.toml", "-o", "l.txt", "--trace", "pol.toml"),
+     "--trace"),
+    ("shouldi.toml", ("scan", "cleanpkg", "-o", "shouldi.toml"), "--output"),
+], ids=["ci-o-pyproject", "ci-summary-pyproject", "install-trace-shouldi-toml",
+        "install-trace-policy", "ci-o-policy", "lock-o-policy", "lock-trace-policy",
+        "scan-o-shouldi-toml"])
+def test_the_policy_file_is_never_an_output(local_index, tmp_path, monkeypatch, policy, args,
+                                            option):
+    monkeypatch.chdir(tmp_path)
+    text = PYPROJECT if policy == "pyproject.toml" else POLICY
+    (tmp_path / policy).write_text(text)
+    result = _run(local_index, tmp_path, *args)
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.splitlines()
+    assert f"{option} {policy} is also an input" in line
+    assert (tmp_path / policy).read_text() == text
+    assert local_index.requests == []  # refused before anything runs
+
+
+@pytest.mark.parametrize("args", [
+    ("ci", "cleanpkg", "-o", "same.json", "--trace", "same.json", "--format", "json"),
+    ("ci", "cleanpkg", "-o", "same.md", "--summary", "./same.md"),
+    ("lock", "cleanpkg", "-o", "lk.txt", "--trace", "lk.txt"),
+    ("scan", "cleanpkg", "-o", "r.csv", "--trace", "r.csv"),
+], ids=["ci-o-trace", "ci-o-summary", "lock-o-trace", "scan-o-trace"])
+def test_two_outputs_naming_one_file_are_refused(local_index, tmp_path, monkeypatch, args):
+    monkeypatch.chdir(tmp_path)
+    result = _run(local_index, tmp_path, *args)
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.splitlines()
+    assert "one would replace the other" in line
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "cache") == []
