@@ -59,3 +59,29 @@ def test_two_outputs_naming_one_file_are_refused(local_index, tmp_path, monkeypa
     (line,) = result.stderr.splitlines()
     assert "one would replace the other" in line
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "cache") == []
+
+
+def test_a_bad_input_result_renders_as_markdown_and_the_summary_is_written(local_index, tmp_path,
+                                                                            monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    shown = _run(local_index, tmp_path, "ci", "nosuchpkg", "--format", "markdown")
+    assert shown.exit_code == 2, shown.output
+    assert shown.stdout.startswith("## :no_entry: shouldi: bad input")
+    assert "internal error" not in shown.output
+    summed = _run(local_index, tmp_path, "ci", "nosuchpkg", "--summary", "s.md")
+    assert summed.exit_code == 2, summed.output
+    assert (tmp_path / "s.md").read_text().startswith("## :no_entry: shouldi: bad input")
+    assert "gate: bad input" in summed.stdout and "internal error" not in summed.output
+
+
+def test_every_exit_code_renders_in_every_format():
+    from shouldi.gate.decide import GateOptions, GateResult
+    from shouldi.gate.formats import FORMATS, TextFormatter
+
+    for code in range(4):
+        class Result(GateResult):
+            exit_code = code  # type: ignore[assignment]
+
+        result = Result(packages=(), options=GateOptions())
+        for formatter in [TextFormatter(False), *(f() for f in FORMATS.values())]:
+            assert formatter.render(result)
