@@ -85,3 +85,15 @@ def test_every_exit_code_renders_in_every_format():
         result = Result(packages=(), options=GateOptions())
         for formatter in [TextFormatter(False), *(f() for f in FORMATS.values())]:
             assert formatter.render(result)
+
+
+@pytest.mark.parametrize("version", ["3.100000", "3.1000000", "3.999999999999999999999", "4.0"])
+def test_a_python_version_beyond_any_python_is_refused_at_once(local_index, tmp_path, version):
+    import time
+
+    start = time.monotonic()
+    result = _run(local_index, tmp_path, "install", "cleanpkg", "--python-version", version)
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"error: --python-version {version!r}")
+    assert time.monotonic() - start < 10
