@@ -97,3 +97,17 @@ def test_a_python_version_beyond_any_python_is_refused_at_once(local_index, tmp_
     (line,) = result.stderr.splitlines()
     assert line.startswith(f"error: --python-version {version!r}")
     assert time.monotonic() - start < 10
+
+
+@pytest.mark.parametrize(("command", "path", "message"), [
+    ("ci", "nowhere", "--path nowhere: no such directory"),
+    ("scan", "nowhere", "--path nowhere: no such directory"),
+    ("ci", "", "--path '': give a site-packages directory"),
+], ids=["ci-missing", "scan-missing", "ci-empty"])
+def test_an_installed_path_that_is_no_directory_is_bad_input(local_index, tmp_path, monkeypatch,
+                                                             command, path, message):
+    monkeypatch.chdir(tmp_path)
+    result = _run(local_index, tmp_path, command, "--installed", "--path", path)
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.splitlines()
+    assert line == f"error: {message}"
