@@ -111,3 +111,16 @@ def test_an_installed_path_that_is_no_directory_is_bad_input(local_index, tmp_pa
     assert result.exit_code == 2, result.output
     (line,) = result.stderr.splitlines()
     assert line == f"error: {message}"
+
+
+@pytest.mark.parametrize("text", ["hello,world\nimportant,data\n", "name,size\nfoo,1\n"],
+                         ids=["no-name-or-version", "no-version"])
+def test_model_predict_refuses_a_dataset_that_holds_no_scan_records(tmp_path, text):
+    foreign = tmp_path / "foreign.csv"
+    foreign.write_text(text)
+    result = CliRunner().invoke(cli, ["model", "predict", "--dataset", str(foreign)])
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.splitlines()
+    assert f"{foreign}: record 1: not a scan record (no name and version)" in line
+    assert "None None" not in result.output
+    assert foreign.read_text() == text
