@@ -124,3 +124,34 @@ def test_model_predict_refuses_a_dataset_that_holds_no_scan_records(tmp_path, te
     assert f"{foreign}: record 1: not a scan record (no name and version)" in line
     assert "None None" not in result.output
     assert foreign.read_text() == text
+
+
+CUT_SHORT = ("name,version,artifact_sha256,index_url,verdict\n"
+             "a,1,aa,https://i/simple/,pass\n"
+             "b,2,bb,https://i/simple/,pa")  # the last row cut short: 4 fields
+
+
+def test_a_refused_resume_leaves_no_temp_file(local_index, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    records = tmp_path / "r.csv"
+    records.write_text(CUT_SHORT[:-9])  # "b,2,bb,ht": 4 fields
+    before = records.read_bytes()
+    for _ in range(2):
+        result = _run(local_index, tmp_path, "scan", "cleanpkg", "-o", "r.csv")
+        assert result.exit_code == 2, result.output
+        assert "r.csv:3: 4 fields, the header has 5" in result.stderr
+        assert records.read_bytes() == before
+        assert sorted(p.name for p in tmp_path.glob(".r.csv.*")) == []
+
+
+def test_a_source_writer_that_cannot_copy_the_old_rows_removes_its_temp_file(tmp_path):
+    from shouldi.sources import CsvSource
+    from shouldi.sources.errors import SourceError
+
+    records = tmp_path / "r.csv"
+    records.write_text(CUT_SHORT[:-9])
+    with pytest.raises(SourceError, match="4 fields"), CsvSource(records).writer() as writer:
+        writer.write({"name": "c", "version": "3", "artifact_sha256": "cc",
+                      "index_url": "https://i/simple/", "verdict": "pass"})
+    assert list(tmp_path.glob("*.tmp")) == []
+    assert records.read_text() == CUT_SHORT[:-9]
