@@ -83,6 +83,9 @@ def serve(host: str, port: int, upstream: str | None, workers: int, token_file: 
                            state_path=state_path, max_body=max_body, max_checks=max_checks,
                            max_waiting=max_waiting, judge_wait=judge_wait,
                            check_wait=check_wait).check()
+    from shouldi.service.state import check_state_file
+
+    check_state_file(config.state_file)  # a foreign database: refused before the banner
     if not quiet:
         click.echo(f"shouldi serve: http://{host}:{port}/ (upstream {config.upstream}, state "
                    f"{config.state_file})", err=True)
