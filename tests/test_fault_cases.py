@@ -155,3 +155,46 @@ def test_a_source_writer_that_cannot_copy_the_old_rows_removes_its_temp_file(tmp
                       "index_url": "https://i/simple/", "verdict": "pass"})
     assert list(tmp_path.glob("*.tmp")) == []
     assert records.read_text() == CUT_SHORT[:-9]
+
+
+def _sqlite_dump(path: Path) -> list[str]:
+    import sqlite3
+
+    db = sqlite3.connect(path)
+    try:
+        return list(db.iterdump())
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("schema", [
+    "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT); INSERT INTO notes VALUES (1, 'hi');",
+    "CREATE TABLE jobs (id TEXT, payload TEXT); INSERT INTO jobs VALUES ('1', 'x');",
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT); INSERT INTO meta VALUES ('schema', '1');"
+    "CREATE TABLE advisories (id TEXT);",
+], ids=["notes", "own-jobs-table", "advisory-store-like"])
+def test_serve_refuses_a_state_file_that_is_another_database(tmp_path, schema):
+    import sqlite3
+
+    other = tmp_path / "other.sqlite"
+    db = sqlite3.connect(other)
+    db.executescript(schema)
+    db.close()
+    before, size = _sqlite_dump(other), other.stat().st_size
+    result = CliRunner().invoke(cli, ["serve", "--state", str(other), "--port", "1"])
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.splitlines()
+    assert "not a shouldi service state file (its tables: " in line
+    assert "refusing to change it" in line and "internal error" not in result.output
+    assert _sqlite_dump(other) == before and other.stat().st_size == size
+
+
+def test_a_state_file_of_ours_opens_again(tmp_path):
+    from shouldi.service.state import State
+
+    path = tmp_path / "s.sqlite"
+    State.open(path).close()
+    State.open(path).close()  # WAL mode, closed: the read-only check still reads it
+    empty = tmp_path / "empty.sqlite"
+    empty.touch()
+    State.open(empty).close()
