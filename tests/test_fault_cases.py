@@ -198,3 +198,22 @@ def test_a_state_file_of_ours_opens_again(tmp_path):
     empty = tmp_path / "empty.sqlite"
     empty.touch()
     State.open(empty).close()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("serve", "--judge-wait", "nan", "--port", "1"), "Invalid value for '--judge-wait': nan is not a finite number"),
+    (("serve", "--check-wait", "nan", "--port", "1"), "Invalid value for '--check-wait': nan is not a finite number"),
+    (("install", "cleanpkg", "--cache-dir", ""), "Invalid value for '--cache-dir': an empty path"),
+    (("ci", "cleanpkg", "--cache-dir", " "), "Invalid value for '--cache-dir': an empty path"),
+    (("install", "cleanpkg", "--allow-build"), "error: --allow-build lets pip build a judged sdist with --then-install"),
+    (("lock", "cleanpkg", "-o", "l.txt", "--allow-build"), "error: --allow-build lets pip build"),
+], ids=["judge-wait-nan", "check-wait-nan", "cache-dir-empty", "cache-dir-blank",
+        "install-allow-build-alone", "lock-allow-build-alone"])
+def test_values_that_mean_nothing_are_refused(tmp_path, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, [*args, "--state", str(tmp_path / "s.sqlite")]
+                                if args[0] == "serve" else
+                                [*args, "--index-url", "http://127.0.0.1:9/simple/"])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing written, no cache in the cwd

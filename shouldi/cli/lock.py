@@ -227,6 +227,9 @@ def lock(ctx: click.Context, specs: tuple[str, ...], requirements: tuple[Path, .
 
     outputs = ((output, "--output"), (trace_file, "--trace"))
     check_outputs(outputs, requirements)
+    if allow_build and not then_install:  # it would be silently ignored: nothing is built
+        raise UsageError("--allow-build lets pip build a judged sdist with --then-install: "
+                         "without --then-install nothing is installed or built")
     python = None
     if then_install:
         python, settings = install_environment(ctx, settings)

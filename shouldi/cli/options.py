@@ -87,6 +87,15 @@ def _settings(values: dict[str, Any]) -> Any:
         osv=not values["no_osv"], osv_url=values["osv_url"])
 
 
+def _nonempty_path(_ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
+    """An empty path is no directory: ``Path("")`` would be the current one."""
+    if value is None:
+        return None
+    if not value.strip():
+        raise click.BadParameter("an empty path: give a directory", param=param)
+    return Path(value)
+
+
 def scan_options(func: F) -> F:
     """Options every scanning command takes; the command receives ``settings`` and ``quiet``."""
 
@@ -103,7 +112,7 @@ def scan_options(func: F) -> F:
                      help="Seconds per HTTP request (each try)."),
         click.option("--scan-timeout", type=click.FloatRange(min=0.01), default=900.0, show_default=True,
                      help="Seconds a scanner may run on one package."),
-        click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+        click.option("--cache-dir", type=click.Path(file_okay=False), callback=_nonempty_path,
                      help="Where caches live (default: the user cache dir)."),
         click.option("--no-cache", is_flag=True, help="Download everything again; cache nothing."),
         click.option("--max-age", type=click.FloatRange(min=0), default=600.0, show_default=True,
