@@ -346,7 +346,7 @@ def runs(tracking_uri: str | None, limit: int, fmt: str) -> None:
     """List and compare the recorded training runs, newest first."""
     from shouldi.risk_model.tracking import list_runs, open_tracker
 
-    tracker = open_tracker(tracking_uri)
+    tracker = open_tracker(tracking_uri, create=False)  # listing never creates or migrates
     if tracker is None:
         raise UsageError("model runs needs the tracking extra: pip install mlflow-skinny sqlalchemy "
                          "alembic, or from shouldi's source: pip install '.[tracking]'")
