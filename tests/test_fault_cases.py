@@ -217,3 +217,44 @@ def test_values_that_mean_nothing_are_refused(tmp_path, monkeypatch, args, messa
     assert result.exit_code == 2, result.output
     assert message in result.stderr and "Traceback" not in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing written, no cache in the cwd
+
+
+def test_ctrl_c_on_serve_while_a_check_runs_stops_without_a_traceback(local_index_factory,
+                                                                      tmp_path):
+    import signal
+    import threading
+    import time
+
+    import httpx
+    from test_serve_process import start_serve
+
+    index = local_index_factory(stall_seconds=60)
+    index.fault("*cleanpkg*", "stall")
+    server = start_serve(index.url, tmp_path, "--timeout", "60", "--no-osv")
+    try:
+        answered: list[object] = []
+
+        def check() -> None:
+            try:
+                answered.append(httpx.post(f"{server.url}v1/check", json={"specs": ["cleanpkg"]},
+                                           timeout=60).status_code)
+            except httpx.HTTPError as e:
+                answered.append(e)  # the server went away: that is the point
+
+        threading.Thread(target=check, daemon=True).start()
+        deadline = time.monotonic() + 20
+        while not any("cleanpkg" in p for p in index.paths()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert any("cleanpkg" in p for p in index.paths()), "the check never reached the index"
+        time.sleep(0.3)
+        assert answered == []  # the check is still running
+        server.process.send_signal(signal.SIGINT)
+        server.process.wait(timeout=40)
+    finally:
+        server.stop(kill=True)
+    log = server.log.read_text()
+    assert "Traceback" not in log and "CancelledError" not in log, log
+    assert "Exception in ASGI application" not in log, log
+    assert log.splitlines()[-1] == "interrupted", log
+    assert "shouldi serve: stopping: 1 request(s) still running were cancelled" in log
+    assert server.process.returncode == 130
