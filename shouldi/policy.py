@@ -16,7 +16,7 @@ from typing import Any
 from shouldi.errors import UsageError
 from shouldi.results import Severity
 
-__all__ = ["Policy", "PolicyError", "load_policy"]
+__all__ = ["Policy", "PolicyError", "load_policy", "policy_file"]
 
 _MAX_POLICY = 1 << 20  # a policy (or pyproject.toml) larger than 1 MiB is not one
 
@@ -92,14 +92,22 @@ def policy_from_mapping(data: object, where: str) -> Policy:
     return dataclasses.replace(base, **changes)
 
 
+def policy_file(directory: Path | None = None, path: Path | None = None) -> Path | None:
+    """The file a run reads its policy from: ``path``, else ``shouldi.toml`` or
+    ``pyproject.toml`` in ``directory`` (the current one), else None (the defaults). An input:
+    no output of the run may replace it."""
+    if path is not None:
+        return path
+    directory = directory or Path.cwd()
+    candidates = [directory / "shouldi.toml", directory / "pyproject.toml"]
+    return next((p for p in candidates if p.is_file()), None)
+
+
 def load_policy(directory: Path | None = None, path: Path | None = None) -> Policy:
     """The policy from ``path``, else ``shouldi.toml`` or ``pyproject.toml`` in ``directory``."""
+    path = policy_file(directory, path)
     if path is None:
-        directory = directory or Path.cwd()
-        candidates = [directory / "shouldi.toml", directory / "pyproject.toml"]
-        path = next((p for p in candidates if p.is_file()), None)
-        if path is None:
-            return Policy()
+        return Policy()
     from shouldi.inputs.errors import InputError
     from shouldi.inputs.pyproject import load_toml, tool_table
 

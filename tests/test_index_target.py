@@ -119,11 +119,16 @@ def test_marker_applies_with_extras() -> None:
     [
         ({"python_version": "three"}, "--python-version 'three': expected a version such as 3.11"),
         ({"python_version": "3.x"}, "--python-version '3.x'"),
+        ({"python_version": "3.100000"}, "--python-version '3.100000': not a Python version"),
+        ({"python_version": "3100"}, "--python-version '3100': not a Python version"),
+        ({"python_version": "99999999999999.1"}, "--python-version '99999999999999.1': not a"),
+        ({"python_version": "3.999999999999999999999"}, "--python-version '3.99999999999999999"),
         ({"implementation": "rust"}, "--implementation 'rust': expected cp, pp, ip, jy or py"),
         ({"platforms": ["linux x86/64"]}, "--platform 'linux x86/64': not a wheel tag part"),
         ({"abis": ["cp3$"]}, "--abi 'cp3$': not a wheel tag part"),
     ],
-    ids=["version-word", "version-x", "implementation", "platform", "abi"],
+    ids=["version-word", "version-x", "version-huge-minor", "version-huge-nodot",
+         "version-huge-major", "version-very-long", "implementation", "platform", "abi"],
 )
 def test_bad_options_are_usage_errors(options: dict, message: str) -> None:
     with pytest.raises(BadTarget) as info:

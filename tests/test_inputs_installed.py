@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from packaging.utils import canonicalize_name
 
 from shouldi.inputs import installed_distributions
+from shouldi.inputs.errors import InputError
 from shouldi.inputs.installed import BAD_VERSION, DIRECT_INSTALL, EDITABLE_INSTALL
 
 
@@ -41,7 +43,10 @@ def test_reads_metadata_first_on_path_wins_and_flags_direct_installs(tmp_path):
     ]
     assert deps[3].version == "6.0"
     assert deps[3].origin_file == str(first)
+    (tmp_path / "empty").mkdir()
     assert installed_distributions([str(tmp_path / "empty")]) == []
+    with pytest.raises(InputError, match="no such directory"):  # a typo is not "no dependencies"
+        installed_distributions([str(tmp_path / "missing")])
 
 
 def test_this_environment_includes_its_own_dependencies():

@@ -84,6 +84,13 @@ def test_labels_are_validated(tmp_path: Path) -> None:
     labels.write_text("name,version,label\nx,,1\n", encoding="utf-8")
     with pytest.raises(UsageError, match="needs 'name' and 'version'"):
         read_labels(labels)
+    labels.write_text("name,version,label,date\nx,1.0,1,2022-10-05T12:14:22+00:00\n"
+                      "y,2,0,notadate\n", encoding="utf-8")
+    with pytest.raises(UsageError, match=r"labels.csv: row 3: date 'notadate' is not an ISO date"):
+        read_labels(labels)
+    labels.write_text("name,version,label,project_advisories\nx,1.0,1,soon\n", encoding="utf-8")
+    with pytest.raises(UsageError, match=r"labels.csv: row 2: project_advisories: not ISO times"):
+        read_labels(labels)
     labels.write_text("name,version,label\n", encoding="utf-8")
     with pytest.raises(UsageError, match="no labelled releases"):
         read_labels(labels)

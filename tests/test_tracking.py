@@ -111,6 +111,27 @@ def test_an_empty_store_lists_no_runs(runs, tmp_path: Path) -> None:
     result = invoke("runs", "--tracking-uri", str(tmp_path / "empty.db"))
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[-1] == "no training runs recorded"
+    assert not (tmp_path / "empty.db").exists()  # listing creates nothing
+
+
+def test_listing_runs_never_creates_or_changes_a_file(runs, tmp_path: Path, monkeypatch) -> None:
+    import sqlite3
+
+    monkeypatch.chdir(tmp_path)
+    other = tmp_path / "other.sqlite"
+    db = sqlite3.connect(other)
+    db.executescript("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT);"
+                     "INSERT INTO notes VALUES (1, 'keep me');")
+    db.close()
+    before = other.read_bytes()
+    result = invoke("runs", "--tracking-uri", str(other))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1] == "no training runs recorded"
+    assert other.read_bytes() == before
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "::::")
+    result = invoke("runs")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.sqlite"]
 
 
 def test_a_store_that_cannot_be_opened_is_exit_2_before_training(runs, tmp_path: Path) -> None:

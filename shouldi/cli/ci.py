@@ -63,16 +63,15 @@ def ci(ctx: click.Context, specs: tuple[str, ...], requirements: tuple[Path, ...
       2  bad input: an unreadable file, a bad line (named by file:line), no such package
       3  nothing failed, but something could not be fully checked
     """
-    from shouldi.cli.output import check_output, write_output, write_trace
+    from shouldi.cli.output import check_outputs, write_output, write_trace
     from shouldi.cli.progress import progress
     from shouldi.gate import GateOptions, decide, load_allowlist
     from shouldi.gate.formats import FORMATS, MarkdownFormatter, TextFormatter
 
     inputs_given = [*requirements, *([pyproject] if pyproject else []),
                     *([allowlist] if allowlist else [])]
-    for path, what in ((output, "--output"), (summary, "--summary"), (trace_file, "--trace")):
-        if path is not None:
-            check_output(path, inputs_given, what)
+    outputs = ((output, "--output"), (summary, "--summary"), (trace_file, "--trace"))
+    check_outputs(outputs, inputs_given)
     if max_risk_score is not None:  # before anything runs: a gate on a score that means nothing
         from shouldi.settings import check_risk_gate
 
@@ -81,9 +80,7 @@ def ci(ctx: click.Context, specs: tuple[str, ...], requirements: tuple[Path, ...
     inputs = gather_inputs(ctx, specs, requirements, pyproject, groups, all_groups, installed,
                            paths, settings.index_url, spec_tree=CLOSURE)
     # again with every file read (-r/-c includes too): an output never replaces one
-    for path, what in ((output, "--output"), (summary, "--summary"), (trace_file, "--trace")):
-        if path is not None:
-            check_output(path, inputs.files, what)
+    check_outputs(outputs, inputs.files)
     inputs = with_dependencies(ctx, inputs, settings)
     total = len({t.request for t in inputs.targets if t.spec is not None})
     with progress(total, "checking", quiet) as tick:

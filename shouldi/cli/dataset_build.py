@@ -75,10 +75,28 @@ def read_labels(path: Path) -> list[LabelledSpec]:
         for extra in (*LABEL_COLUMNS[1:], ADVISORY_TIMES):
             if extra in row:  # an empty cell is a value: for ADVISORY_TIMES, "none known"
                 columns[extra] = "" if row[extra] is None else str(row[extra])
+        _check_times(columns, where)
         out.setdefault(spec, columns)
     if not out:
         raise UsageError(f"{path}: no labelled releases")
     return list(out.items())
+
+
+def _check_times(columns: dict[str, str | int], where: str) -> None:
+    """A ``date`` that is not an ISO time (empty: unknown), or ``project_advisories`` that are
+    not ISO times, is refused here, naming the row: it would be written into the output."""
+    date = str(columns.get("date", "")).strip()
+    if date:
+        try:
+            datetime.fromisoformat(date)
+        except ValueError:
+            raise UsageError(f"{where}: date {date[:40]!r} is not an ISO date "
+                             "(e.g. 2022-10-05T12:14:22+00:00)") from None
+    if ADVISORY_TIMES in columns:
+        try:
+            advisory_times(columns[ADVISORY_TIMES])
+        except UsageError as e:
+            raise UsageError(f"{where}: {e}") from e
 
 
 def advisory_times(text: object) -> tuple[datetime, ...] | None:

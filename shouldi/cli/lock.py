@@ -218,16 +218,18 @@ def lock(ctx: click.Context, specs: tuple[str, ...], requirements: tuple[Path, .
     2 bad input (also a conflict: the chain is named); 3 something could not be checked.
     """
     from shouldi.cli.inputs import gather_inputs
-    from shouldi.cli.output import check_output, write_output, write_trace
+    from shouldi.cli.output import check_outputs, write_output, write_trace
     from shouldi.cli.progress import progress
     from shouldi.cli.render import render_json, render_text
     from shouldi.gate import GateOptions, decide
     from shouldi.gate.formats.interface import headline
     from shouldi.plan import answer_tree
 
-    for path, what in ((output, "--output"), (trace_file, "--trace")):
-        if path is not None:
-            check_output(path, requirements, what)
+    outputs = ((output, "--output"), (trace_file, "--trace"))
+    check_outputs(outputs, requirements)
+    if allow_build and not then_install:  # it would be silently ignored: nothing is built
+        raise UsageError("--allow-build lets pip build a judged sdist with --then-install: "
+                         "without --then-install nothing is installed or built")
     python = None
     if then_install:
         python, settings = install_environment(ctx, settings)
@@ -235,9 +237,7 @@ def lock(ctx: click.Context, specs: tuple[str, ...], requirements: tuple[Path, .
         raise UsageError("nothing to lock: give SPEC... or -r FILE")
     inputs = gather_inputs(ctx, specs, requirements, None, (), False, False, (), settings.index_url)
     # again with every file read (-r/-c includes too): an output never replaces one
-    for path, what in ((output, "--output"), (trace_file, "--trace")):
-        if path is not None:
-            check_output(path, inputs.files, what)
+    check_outputs(outputs, inputs.files)
     roots, sources = _roots(inputs.targets)
     for warning in inputs.warnings:
         click.echo(f"warning: {warning}", err=True)

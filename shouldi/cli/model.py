@@ -259,7 +259,11 @@ def predict(model_path: Path | None, specs: tuple[str, ...], dataset: Path | Non
         from shouldi.sources import open_source
 
         records = list(open_source(dataset).read())
-        names: list[tuple[str, str | None]] = [(str(r.get("name")), str(r.get("version"))) for r in records]
+        for number, r in enumerate(records, 1):  # a foreign file would be scored as "None None"
+            if not all(isinstance(r.get(k), str) and r.get(k) for k in ("name", "version")):
+                raise UsageError(f"{dataset}: record {number}: not a scan record (no name and "
+                                 "version): is it a `shouldi scan -o` or `dataset build` output?")
+        names: list[tuple[str, str | None]] = [(str(r["name"]), str(r["version"])) for r in records]
     else:
         from shouldi.api import answer
         from shouldi.cli.dataset_build import history_checks, with_history
@@ -342,7 +346,7 @@ def runs(tracking_uri: str | None, limit: int, fmt: str) -> None:
     """List and compare the recorded training runs, newest first."""
     from shouldi.risk_model.tracking import list_runs, open_tracker
 
-    tracker = open_tracker(tracking_uri)
+    tracker = open_tracker(tracking_uri, create=False)  # listing never creates or migrates
     if tracker is None:
         raise UsageError("model runs needs the tracking extra: pip install mlflow-skinny sqlalchemy "
                          "alembic, or from shouldi's source: pip install '.[tracking]'")

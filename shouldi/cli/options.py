@@ -70,17 +70,30 @@ def _target(values: dict[str, Any]) -> Any:
 
 
 def _settings(values: dict[str, Any]) -> Any:
-    from shouldi.policy import load_policy
+    from shouldi.cli.output import add_input
+    from shouldi.policy import load_policy, policy_file
     from shouldi.settings import Settings
 
+    policy_path = policy_file(path=values["policy_file"])
+    if policy_path is not None:  # an input of the run: no output may replace it
+        add_input(policy_path)
     return Settings(
-        index_url=values["index_url"], policy=load_policy(path=values["policy_file"]),
+        index_url=values["index_url"], policy=load_policy(path=policy_path),
         timeout=values["timeout"], scan_timeout=values["scan_timeout"],
         cache_dir=values["cache_dir"], no_cache=values["no_cache"], max_age=values["max_age"],
         advisory_db=values["advisory_db"], pip_audit_osv_url=values["pip_audit_osv_url"],
         pip_audit=not values["no_pip_audit"], safety_cli=not values["no_safety_cli"],
         jobs=values["jobs"], target=_target(values), all_files=values["all_files"],
         osv=not values["no_osv"], osv_url=values["osv_url"])
+
+
+def _nonempty_path(_ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
+    """An empty path is no directory: ``Path("")`` would be the current one."""
+    if value is None:
+        return None
+    if not value.strip():
+        raise click.BadParameter("an empty path: give a directory", param=param)
+    return Path(value)
 
 
 def scan_options(func: F) -> F:
@@ -99,7 +112,7 @@ def scan_options(func: F) -> F:
                      help="Seconds per HTTP request (each try)."),
         click.option("--scan-timeout", type=click.FloatRange(min=0.01), default=900.0, show_default=True,
                      help="Seconds a scanner may run on one package."),
-        click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+        click.option("--cache-dir", type=click.Path(file_okay=False), callback=_nonempty_path,
                      help="Where caches live (default: the user cache dir)."),
         click.option("--no-cache", is_flag=True, help="Download everything again; cache nothing."),
         click.option("--max-age", type=click.FloatRange(min=0), default=600.0, show_default=True,

@@ -102,19 +102,16 @@ def scan(ctx: click.Context, specs: tuple[str, ...], requirements: tuple[Path, .
     \b
     Exit codes: as `install`: 0 pass or warn; 1 a fail; 2 bad input; 3 not fully checked.
     """
-    from shouldi.cli.output import check_output, write_trace
+    from shouldi.cli.output import check_outputs, write_trace
     from shouldi.cli.progress import progress
 
     given = [*requirements, *([pyproject] if pyproject else [])]
-    for path, what in ((output, "--output"), (trace_file, "--trace")):
-        if path is not None:
-            check_output(path, given, what)
+    outputs = ((output, "--output"), (trace_file, "--trace"))
+    check_outputs(outputs, given)
     inputs = gather_inputs(ctx, specs, requirements, pyproject, groups, all_groups, installed,
                            paths, settings.index_url)
     # again with every file read (-r/-c includes too): an output never replaces one
-    for path, what in ((output, "--output"), (trace_file, "--trace")):
-        if path is not None:
-            check_output(path, inputs.files, what)
+    check_outputs(outputs, inputs.files)
     trace = trace_file is not None
     if output is None:
         inputs = _with_tree(ctx, inputs, settings)

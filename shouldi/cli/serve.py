@@ -7,6 +7,7 @@ served is described in :mod:`shouldi.service`.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,12 @@ if TYPE_CHECKING:
     from shouldi.settings import Settings
 
 __all__ = ["serve"]
+
+
+def _finite(_ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if not math.isfinite(value):  # nan compares false with both bounds of FloatRange
+        raise click.BadParameter(f"{value} is not a finite number", param=param)
+    return value
 
 
 @click.command()
@@ -39,12 +46,12 @@ __all__ = ["serve"]
               help="Checks (flow runs) at once per worker; more wait, up to --max-waiting.")
 @click.option("--max-waiting", type=click.IntRange(0, 100000), default=256, show_default=True,
               help="Checks that may wait for a slot before requests get 503.")
-@click.option("--judge-wait", type=click.FloatRange(0.01, 3600), default=10.0,
+@click.option("--judge-wait", callback=_finite, type=click.FloatRange(0.01, 3600), default=10.0,
               show_default=True, metavar="SECONDS",
               help="How long a download waits for its file's first judgement before 503 "
                    "with Retry-After (the judgement goes on; pip waits and retries). Keep it "
                    "under pip's --timeout (15 s by default).")
-@click.option("--check-wait", type=click.FloatRange(0.01, 86400), default=300.0,
+@click.option("--check-wait", callback=_finite, type=click.FloatRange(0.01, 86400), default=300.0,
               show_default=True, metavar="SECONDS",
               help="How long POST /v1/check waits before answering 503 with a job id.")
 @click.option("--max-body", type=click.IntRange(64, 1 << 30), default=1 << 20,
@@ -83,6 +90,9 @@ def serve(host: str, port: int, upstream: str | None, workers: int, token_file: 
                            state_path=state_path, max_body=max_body, max_checks=max_checks,
                            max_waiting=max_waiting, judge_wait=judge_wait,
                            check_wait=check_wait).check()
+    from shouldi.service.state import check_state_file
+
+    check_state_file(config.state_file)  # a foreign database: refused before the banner
     if not quiet:
         click.echo(f"shouldi serve: http://{host}:{port}/ (upstream {config.upstream}, state "
                    f"{config.state_file})", err=True)

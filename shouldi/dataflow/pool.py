@@ -227,7 +227,9 @@ async def stop_on_signals(
 
     The cancellation unwinds the block normally (cleanup operations run); on the way out it
     becomes :class:`Interrupted`. Where the loop cannot take signal handlers (not the main
-    thread, Windows) the block runs unchanged.
+    thread, Windows), or a signal already has a handler another part of the process set (a
+    server's: uvicorn stops itself, and cancels this task, on Ctrl-C), the block runs
+    unchanged for that signal.
     """
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
@@ -241,6 +243,8 @@ async def stop_on_signals(
 
     installed = []
     for signum in signals:
+        if not _unclaimed(signum):
+            continue  # a server's own handler (uvicorn's): it stops the server, our task with it
         try:
             loop.add_signal_handler(signum, on_signal, signum)
         except (ValueError, RuntimeError, NotImplementedError):  # not the main thread / OS
@@ -259,6 +263,21 @@ async def stop_on_signals(
     if received:  # the signal came as the block finished: still a stop
         _uncancel(task)
         raise Interrupted(received[0])
+
+
+def _unclaimed(signum: int) -> bool:
+    """Whether ``signum`` has Python's default disposition (or asyncio's), not a handler
+    another part of the process installed: taking that would leave it without its signal
+    (``shouldi serve``: Ctrl-C stopped the check, not the server, with tracebacks)."""
+    try:
+        current = signal.getsignal(signum)
+    except (ValueError, OSError):
+        return False
+    if current in (signal.SIG_DFL, signal.SIG_IGN, signal.default_int_handler, None):
+        return True
+    # asyncio's own: asyncio.run's Ctrl-C handler (a partial of Runner._on_sigint), a loop's
+    func = getattr(current, "func", current)
+    return str(getattr(func, "__module__", "")).startswith("asyncio.")
 
 
 def _uncancel(task: asyncio.Task[Any] | None) -> None:

@@ -223,16 +223,34 @@ def _describe(markers: Mapping[str, str]) -> str:
 
 
 # --- pip-like options ----------------------------------------------------------------------
+#: Bounds of a Python anyone targets: tags are made for every minor version up to the one
+#: given, so ``3.1000000`` would take minutes and gigabytes before anything is judged.
+_MAJORS = (2, 3)
+_MAX_MINOR = 99
+_MAX_MICRO = 999
+
+
 def _parse_python_version(text: str) -> tuple[int, ...]:
-    """pip's forms: ``3``, ``3.11``, ``3.11.4``, ``311`` (major digit, then minor)."""
+    """pip's forms: ``3``, ``3.11``, ``3.11.4``, ``311`` (major digit, then minor); the major
+    is 2 or 3, the minor at most 99."""
     value = text.strip()
-    if re.fullmatch(r"\d+(\.\d+){0,2}", value) and "." in value:
-        return tuple(int(p) for p in value.split("."))
-    if re.fullmatch(r"\d", value):
-        return (int(value),)
-    if re.fullmatch(r"\d\d+", value):
-        return int(value[0]), int(value[1:])
-    raise BadTarget(f"--python-version {text!r}: expected a version such as 3.11 or 311")
+    if len(value) > 20:
+        parts = None
+    elif re.fullmatch(r"\d+(\.\d+){0,2}", value) and "." in value:
+        parts = tuple(int(p) for p in value.split("."))
+    elif re.fullmatch(r"\d", value):
+        parts = (int(value),)
+    elif re.fullmatch(r"\d\d+", value):
+        parts = int(value[0]), int(value[1:])
+    else:
+        parts = None
+    if parts is None:
+        raise BadTarget(f"--python-version {text[:40]!r}: expected a version such as 3.11 or 311")
+    if parts[0] not in _MAJORS or any(p > bound for p, bound in
+                                      zip(parts[1:], (_MAX_MINOR, _MAX_MICRO), strict=False)):
+        raise BadTarget(f"--python-version {text!r}: not a Python version (the major is 2 or 3, "
+                        f"the minor at most {_MAX_MINOR})")
+    return parts
 
 
 def _parse_implementation(text: str) -> str:

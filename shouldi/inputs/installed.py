@@ -22,6 +22,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from shouldi.inputs.dependency import Dependency
+from shouldi.inputs.errors import InputError
 from shouldi.inputs.files import MiB, read_text_input
 
 __all__ = ["MAX_METADATA_BYTES", "installed_distributions"]
@@ -37,8 +38,16 @@ def installed_distributions(paths: Sequence[str] | None = None) -> list[Dependen
     """Every distribution on ``paths`` (default: this interpreter's ``sys.path``), pinned.
 
     The first distribution of a name on the path wins, as for imports; the result is sorted
-    by normalised name. Distributions without a name (broken metadata) are left out.
+    by normalised name. Distributions without a name (broken metadata) are left out. A path
+    that is not an existing directory is an :class:`InputError`: a mistyped site-packages
+    directory holds no distributions, and "no dependencies" would read as a pass.
     """
+    for path in paths or ():
+        if not path:
+            raise InputError("--path '': give a site-packages directory")
+        if not Path(path).is_dir():
+            problem = "not a directory" if os.path.lexists(path) else "no such directory"
+            raise InputError(f"--path {path}: {problem}")
     found = metadata.distributions() if paths is None else metadata.distributions(path=list(paths))
     seen: dict[str, Dependency] = {}
     for dist in _bounded(found):

@@ -168,7 +168,10 @@ async def resolve_tree(
             bridge.close()
             await fetcher.aclose()
             if not work.done():  # cancelled: the thread stops at its next wait
-                await asyncio.wait([asyncio.wrap_future(work)])
+                stopping = asyncio.wrap_future(work)
+                await asyncio.wait([stopping])
+                if not stopping.cancelled():  # its Stopped is our cancellation, not news:
+                    stopping.exception()  # retrieved, not "Future exception was never retrieved"
             executor.shutdown(wait=False)
     return _tree(result, provider, wanted, target, ignored, fetcher.requests)
 

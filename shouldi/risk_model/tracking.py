@@ -26,7 +26,8 @@ saving fails. A store that cannot be opened is a one-line error (exit 2) before 
 
 The default store is ``mlflow.db`` in the user data dir (:func:`default_tracking_uri`);
 ``--tracking-uri`` (or ``$MLFLOW_TRACKING_URI``) names another: a path (a SQLite database
-file, made if absent) or any URI MLflow takes (``sqlite:///...``, ``http://`` for a tracking
+file, made if absent by ``model train``; ``model runs`` only reads: a missing or foreign
+SQLite file has no runs and is left as it was) or any URI MLflow takes (``sqlite:///...``, ``http://`` for a tracking
 server, ``file://`` where the file store is allowed). MLflow's errors become one line
 (:class:`TrackingError`, exit 2); its log lines and warnings are kept quiet.
 
@@ -135,7 +136,8 @@ def _call(what: str, uri: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 @dataclass
 class Tracker:
-    """An open tracking store and the shouldi experiment in it."""
+    """An open tracking store and the shouldi experiment in it (``client`` None: a store
+    opened for listing that holds no runs, left as it was)."""
 
     uri: str
     client: Any
@@ -162,15 +164,47 @@ class Tracker:
               "FINISHED" if ok else "FAILED")
 
 
-def open_tracker(uri: str | None = None) -> Tracker | None:
+def _sqlite_store_absent(uri: str) -> bool:
+    """Whether ``uri`` is a SQLite store that does not exist or holds no MLflow schema (read
+    read-only: opening it with MLflow would create the file or migrate it into a store)."""
+    if not uri.startswith("sqlite:///"):
+        return False
+    path = Path(uri[len("sqlite:///"):])
+    try:
+        if not path.is_file() or path.stat().st_size == 0:
+            return True
+    except OSError:
+        return True
+    import sqlite3
+
+    try:
+        db = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
+        try:
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return True  # not a database: no runs in it
+    return not {"alembic_version", "experiments", "runs"} <= tables
+
+
+def open_tracker(uri: str | None = None, *, create: bool = True) -> Tracker | None:
     """The store at ``uri`` (default: :func:`default_tracking_uri`) with the experiment made;
-    None when MLflow is not installed; :class:`TrackingError` when the store cannot be used."""
+    None when MLflow is not installed; :class:`TrackingError` when the store cannot be used.
+
+    ``create=False`` (listing): nothing is created or changed. A SQLite store that does not
+    exist or is not MLflow's, or a store without the experiment, gives a tracker with no runs
+    (``client`` None)."""
     tracking = _mlflow()
     if tracking is None:
         return None
     where = tracking_uri(uri)
+    if not create and _sqlite_store_absent(where):
+        return Tracker(where, None, "")
     client = _call("open the store", where, tracking.MlflowClient, tracking_uri=where)
     found = _call("read the experiment", where, client.get_experiment_by_name, EXPERIMENT)
+    if found is None and not create:
+        return Tracker(where, None, "")
     experiment = found.experiment_id if found is not None else _call(
         "create the experiment", where, client.create_experiment, EXPERIMENT)
     return Tracker(where, client, str(experiment))
@@ -210,7 +244,9 @@ def _summary(run: Any) -> RunSummary:
 
 
 def list_runs(tracker: Tracker, limit: int = 100) -> Sequence[RunSummary]:
-    """The experiment's runs, newest first."""
+    """The experiment's runs, newest first (none in a store that holds none: ``client`` None)."""
+    if tracker.client is None:
+        return []
     runs = _call("list the runs", tracker.uri, tracker.client.search_runs, [tracker.experiment_id],
                  order_by=["attributes.start_time DESC"], max_results=limit)
     return [_summary(r) for r in runs]

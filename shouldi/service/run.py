@@ -60,7 +60,38 @@ async def _placeholder(scope: Any, receive: Any, send: Any) -> None:  # pragma: 
     raise RuntimeError("replaced by the service's app when loaded")
 
 
+class _ShutdownFilter(logging.Filter):
+    """uvicorn's words for a Ctrl-C while a check runs, made one line: the "Cancel N running
+    task(s), timeout graceful shutdown exceeded" error is said as what it is, and the
+    traceback of each request cancelled by that shutdown ("Exception in ASGI application":
+    CancelledError) is not shown: a cancelled request is the shutdown asked for."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None and _cancelled(exc):
+            return False
+        text = record.getMessage()
+        if text.startswith("Cancel ") and "graceful shutdown exceeded" in text:
+            count = text.split()[1]
+            record.msg, record.args = (f"shouldi serve: stopping: {count} request(s) still "
+                                       "running were cancelled"), ()
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+def _cancelled(exc: BaseException) -> bool:
+    import asyncio
+
+    group = getattr(exc, "exceptions", None)  # an exception group (Python 3.11+)
+    if isinstance(group, tuple) and group:
+        return all(isinstance(e, BaseException) and _cancelled(e) for e in group)
+    return isinstance(exc, (asyncio.CancelledError, KeyboardInterrupt))
+
+
 def _configure_logging() -> None:
+    uv_errors = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _ShutdownFilter) for f in uv_errors.filters):
+        uv_errors.addFilter(_ShutdownFilter())
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
     access = logging.getLogger("shouldi.service.access")

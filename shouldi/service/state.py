@@ -11,8 +11,9 @@
 WAL mode and a busy timeout let several worker processes share the file; each process opens
 its own connection, used from its event loop's thread only (queries take microseconds).
 Every write is one transaction, so a crash leaves the last committed state. A file that is
-not an SQLite database, or not ours, is refused with a one-line error (exit 2), never
-overwritten. A read or write that fails while serving (locked past the busy timeout, a full
+not an SQLite database, or not ours (another database, the advisory store: its tables are
+read, read-only, before anything is written), is refused with a one-line error (exit 2),
+never changed. A read or write that fails while serving (locked past the busy timeout, a full
 disk) is :class:`StateUnavailable`, a 503; an answer that could not be recorded is still
 given (:meth:`shouldi.service.checks.Checker.record` logs it).
 """
@@ -34,7 +35,7 @@ from shouldi.service.errors import Unavailable
 P = ParamSpec("P")
 R = TypeVar("R")
 
-__all__ = ["FileVerdict", "Job", "State", "StateError", "StateUnavailable"]
+__all__ = ["FileVerdict", "Job", "State", "StateError", "StateUnavailable", "check_state_file"]
 
 _SCHEMA = 1
 _TABLES = """
@@ -107,6 +108,35 @@ class Job:
         return out
 
 
+_OURS = frozenset({"meta", "answers", "files", "jobs"})
+
+
+def check_state_file(path: Path) -> None:
+    """Refuse an existing SQLite file that is not a service state file (another database,
+    the advisory store): opened read-only, its tables must be none or exactly ours."""
+    try:
+        if not path.is_file() or path.stat().st_size == 0:
+            return  # a new file (a directory or a device is refused by the open)
+    except OSError as e:
+        raise StateError(f"--state {path}: cannot read ({e.strerror or e})") from e
+    try:
+        db = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=10.0)
+    except sqlite3.Error as e:
+        raise StateError(f"--state {path}: cannot open ({e})") from e
+    try:
+        rows = db.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                          "AND name NOT LIKE 'sqlite_%'").fetchall()
+    except sqlite3.Error as e:
+        raise StateError(f"--state {path}: not a shouldi service state file ({e})") from e
+    finally:
+        db.close()
+    tables = {r[0] for r in rows}
+    if tables and tables != _OURS:
+        listed = ", ".join(sorted(tables)[:8])
+        raise StateError(f"--state {path}: not a shouldi service state file (its tables: "
+                         f"{listed}); refusing to change it")
+
+
 class State:
     """The service's SQLite file. Open one per process (:meth:`open`)."""
 
@@ -115,6 +145,7 @@ class State:
 
     @classmethod
     def open(cls, path: Path) -> State:
+        check_state_file(path)  # read-only, before anything is written
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             db = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)

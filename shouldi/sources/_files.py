@@ -40,7 +40,7 @@ from shouldi.sources._ticker import Ticker
 from shouldi.sources.errors import SourceError
 from shouldi.sources.interface import ColumnType, Record, RecordKey, check_record, record_key
 
-__all__ = ["FileRecordWriter", "TempFile", "check_regular", "locked_writer", "open_regular",
+__all__ = ["FileRecordWriter", "TempFile", "check_regular", "filling", "locked_writer", "open_regular",
            "write_atomically"]
 
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -124,15 +124,23 @@ class TempFile:
         self.path.unlink(missing_ok=True)
 
 
-def write_atomically(target: Path, text: str) -> None:
-    """Replace ``target`` with ``text`` (a small sidecar), never leaving it half-written."""
+@contextmanager
+def filling(target: Path) -> Iterator[TempFile]:
+    """A new :class:`TempFile` beside ``target``, removed if filling it fails (a refused
+    resume, a full disk, Ctrl-C): no half-written temp file is left behind."""
     tmp = TempFile(target)
     try:
-        tmp.handle.write(text)
-        tmp.commit()
+        yield tmp
     except BaseException:
         tmp.discard()
         raise
+
+
+def write_atomically(target: Path, text: str) -> None:
+    """Replace ``target`` with ``text`` (a small sidecar), never leaving it half-written."""
+    with filling(target) as tmp:
+        tmp.handle.write(text)
+        tmp.commit()
 
 
 class FileRecordWriter(ABC):

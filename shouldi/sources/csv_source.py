@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from shouldi.sources._files import (
     FileRecordWriter,
     TempFile,
+    filling,
     locked_writer,
     open_regular,
     write_atomically,
@@ -195,8 +196,8 @@ class _CsvWriter(FileRecordWriter):
         names = [*(existing or KEY_COLUMNS), *self.declared, *(first or {})]
         self.header = list(dict.fromkeys(names))
         self.known = set(self.header)
-        tmp = TempFile(self.target)
-        self._copy(self.source.raw_rows() if existing else iter(()), tmp)
+        with filling(self.target) as tmp:  # a refused copy leaves no temp file
+            self._copy(self.source.raw_rows() if existing else iter(()), tmp)
         return tmp
 
     def _copy(self, rows: Iterator[tuple[str, list[str]]], tmp: TempFile) -> None:
@@ -232,8 +233,9 @@ class _CsvWriter(FileRecordWriter):
         old.sync()
         self.header += new
         self.known.update(new)
-        self.tmp = TempFile(self.target)
-        self._copy(CsvSource(old.path).raw_rows(), self.tmp)
+        with filling(self.target) as tmp:
+            self._copy(CsvSource(old.path).raw_rows(), tmp)
+        self.tmp = tmp
         old.discard()
 
     def before_publish(self) -> None:

@@ -12,7 +12,13 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 
-from shouldi.sources._files import FileRecordWriter, TempFile, locked_writer, open_regular
+from shouldi.sources._files import (
+    FileRecordWriter,
+    TempFile,
+    filling,
+    locked_writer,
+    open_regular,
+)
 from shouldi.sources.errors import SourceError
 from shouldi.sources.interface import (
     Columns,
@@ -117,14 +123,14 @@ class _JsonlWriter(FileRecordWriter):
         return JsonlSource(path).keys()
 
     def start(self, first: Record | None) -> TempFile:
-        tmp = TempFile(self.target)
-        if self.target.exists():  # raw line copy: fast, and the file was ours and whole
-            with open_regular(self.target) as f:
-                last = ""
-                for last in f:
-                    tmp.handle.write(last)
-                if last and not last.endswith("\n"):
-                    tmp.handle.write("\n")
+        with filling(self.target) as tmp:  # a failed copy leaves no temp file
+            if self.target.exists():  # raw line copy: fast, and the file was ours and whole
+                with open_regular(self.target) as f:
+                    last = ""
+                    for last in f:
+                        tmp.handle.write(last)
+                    if last and not last.endswith("\n"):
+                        tmp.handle.write("\n")
         return tmp
 
     def write_row(self, record: Record) -> None:

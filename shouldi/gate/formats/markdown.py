@@ -7,6 +7,7 @@ state: what it allowed, what expired.
 
 from __future__ import annotations
 
+from shouldi.errors import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_FAIL, EXIT_OK
 from shouldi.gate.decide import GatePackage, GateResult
 from shouldi.gate.formats.interface import headline, where
 from shouldi.verdict import Verdict
@@ -37,7 +38,8 @@ def _why(p: GatePackage) -> str:
 
 class MarkdownFormatter:
     def render(self, result: GateResult) -> str:
-        icon = {0: ":white_check_mark:", 1: ":x:", 3: ":grey_question:"}[result.exit_code]
+        icon = {EXIT_OK: ":white_check_mark:", EXIT_FAIL: ":x:", EXIT_BAD_INPUT: ":no_entry:",
+                EXIT_ERROR: ":grey_question:"}[result.exit_code]
         lines = [f"## {icon} shouldi: {headline(result)}", ""]
         listed = [p for p in result.packages
                   if p.outcome is not None and (p.outcome is not Verdict.PASS or
