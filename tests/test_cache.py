@@ -290,3 +290,34 @@ def test_the_flow_skips_the_scanners_on_a_hit():
     assert [c.name for c in flow.operation("make_scratch").conditions] == ["TreeNeeded"]
     assert [c.name for c in flow.operation("bandit_scan").conditions] == ["ScanNeeded"]
     assert {p.name for p in flow.producers["BanditResult"]} == {"bandit_scan", "cached_bandit"}
+
+
+def test_a_shard_replaced_by_a_link_is_never_written_through(tmp_path):
+    """A shard directory that is a symlink (planted, or left by a tool) makes puts fail and
+    gets miss: nothing is written where it points. The root may be the user's own link."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    real_root = tmp_path / "real-cache"
+    real_root.mkdir()
+    root = tmp_path / "cache-link"
+    root.symlink_to(real_root)  # the user's ~/.cache on another disk: fine
+    key = digest("k")
+    entries = EntryStore(root / "results", "scan")
+    assert entries.put(key, {"a": 1}, {"x": 1})
+    assert entries.get(key, {"a": 1}) is not None
+    sha = "ab" + "0" * 62
+    artifacts = ArtifactCache(root / "artifacts")
+    src = tmp_path / "f.whl"
+    src.write_bytes(b"wheel")
+    assert artifacts.put(sha, src) is not None
+    # now the shards are links to a directory outside the cache
+    for shard in (entries.path_for(key).parent, artifacts.path_for(sha).parent):
+        for child in shard.iterdir():
+            child.unlink()
+        shard.rmdir()
+        shard.symlink_to(outside)
+    (outside / f"{key}.json").write_text(entries.path_for(key).name)
+    assert entries.get(key, {"a": 1}) is None
+    assert not entries.put(key, {"a": 1}, {"x": 2})
+    assert artifacts.put(sha, src) is None and artifacts.get(sha) is None
+    assert sorted(p.name for p in outside.iterdir()) == [f"{key}.json"]  # only what the test put

@@ -17,6 +17,7 @@ import stat
 import tempfile
 from pathlib import Path
 
+from shouldi.cache.files import shard_dir
 from shouldi.cache.paths import cache_root
 
 __all__ = ["ArtifactCache", "default_cache_root"]
@@ -51,6 +52,7 @@ class ArtifactCache:
         """The cached file for ``sha256`` if it is a regular file; else None."""
         path = self.path_for(sha256)
         try:
+            shard_dir(path.parent, create=False)
             st = path.lstat()
         except OSError:
             return None
@@ -61,7 +63,7 @@ class ArtifactCache:
         when the cache cannot be written (never raises ``OSError``)."""
         dest = self.path_for(sha256)
         try:
-            dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            shard_dir(dest.parent, create=True)
             fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".tmp-")
         except OSError:
             return None

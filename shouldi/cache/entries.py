@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shouldi.cache.files import read_json, store_json
+from shouldi.cache.files import read_json, shard_dir, store_json
 
 __all__ = ["Entry", "EntryStore", "digest"]
 
@@ -53,7 +53,9 @@ class EntryStore:
     def get(self, key: str, about: Mapping[str, Any]) -> Entry | None:
         """The entry at ``key`` if it is about exactly ``about``; else ``None``."""
         try:
-            data = read_json(self.path_for(key))
+            path = self.path_for(key)
+            shard_dir(path.parent, create=False)
+            data = read_json(path)
         except (OSError, ValueError):
             return None
         if not isinstance(data, dict):

@@ -7,6 +7,11 @@ and a device or ``/proc`` file has no honest size. The size cap is enforced whil
 
 Writes go to a temp file in the destination's directory, are flushed and fsynced, then
 ``os.replace``d over the destination: a reader sees the old file or the new one, never half.
+
+A cache's shard directories (``<root>/ab/``) are made 0700 and must be real directories of
+this user (:func:`shard_dir`): one replaced by a symlink (to ``/etc``, say) would make every
+later write land there. The root itself may be a link the user made (``~/.cache`` on another
+disk).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MAX_ENTRY", "read_json", "read_regular", "store_json", "write_atomic"]
+__all__ = ["MAX_ENTRY", "read_json", "read_regular", "shard_dir", "store_json", "write_atomic"]
 
 MAX_ENTRY = 64 << 20  # a cache entry larger than this is not one we wrote
 
@@ -81,12 +86,28 @@ def write_atomic(path: Path, data: bytes | str, *, append: bool = False, mode: i
         raise
 
 
-def store_json(path: Path, body: object) -> bool:
+def shard_dir(path: Path, *, create: bool) -> Path:
+    """``path`` (a cache shard directory), made 0700 under its existing or new parent when
+    ``create``; ``OSError`` when it is a symlink, not a directory, or another user's."""
+    if create:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with contextlib.suppress(FileExistsError):
+            path.mkdir(mode=0o700)
+    st = path.lstat()
+    if not stat.S_ISDIR(st.st_mode) or (hasattr(os, "getuid") and st.st_uid != os.getuid()):
+        raise OSError(f"{path}: not a cache directory of this user (a link, or someone else's)")
+    return path
+
+
+def store_json(path: Path, body: object, *, shard: bool = True) -> bool:
     """Write ``body`` as JSON for a cache: ``False`` instead of raising when it cannot be
-    written (a cache costs speed, never an answer)."""
+    written (a cache costs speed, never an answer). ``shard``: ``path``'s directory is a
+    shard (:func:`shard_dir`), else the cache root (which may be the user's link)."""
     try:
+        if shard:
+            shard_dir(path.parent, create=True)
         write_atomic(path, json.dumps(body, separators=(",", ":")), mode=0o600,
-                     private_parents=True, durable=False)
+                     private_parents=not shard, durable=False)
     except (OSError, ValueError, TypeError):
         return False
     return True

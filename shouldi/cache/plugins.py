@@ -82,5 +82,5 @@ def installed_plugins(group: str, root: Path | None) -> list[str]:
             and all(isinstance(p, str) for p in kept["plugins"])):
         return list(kept["plugins"])
     plugins = read_installed_plugins(group)
-    store_json(memo, {"group": group, "fingerprint": now, "plugins": plugins})
+    store_json(memo, {"group": group, "fingerprint": now, "plugins": plugins}, shard=False)
     return plugins
