@@ -8,9 +8,9 @@ and a device or ``/proc`` file has no honest size. The size cap is enforced whil
 Writes go to a temp file in the destination's directory, are flushed and fsynced, then
 ``os.replace``d over the destination: a reader sees the old file or the new one, never half.
 
-A cache's shard directories (``<root>/ab/``) are made 0700 and must be real directories of
-this user (:func:`shard_dir`): one replaced by a symlink (to ``/etc``, say) would make every
-later write land there. The root itself may be a link the user made (``~/.cache`` on another
+A cache's shard directories (``<root>/ab/``) and the directory above each are made 0700 and
+must be real directories of this user (:func:`shard_dir`): one replaced by a symlink (to
+``/etc``, say) would make every later write land there. The root itself may be a link the user made (``~/.cache`` on another
 disk).
 """
 
@@ -93,9 +93,10 @@ def shard_dir(path: Path, *, create: bool) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         with contextlib.suppress(FileExistsError):
             path.mkdir(mode=0o700)
-    st = path.lstat()
-    if not stat.S_ISDIR(st.st_mode) or (hasattr(os, "getuid") and st.st_uid != os.getuid()):
-        raise OSError(f"{path}: not a cache directory of this user (a link, or someone else's)")
+    for where in (path, path.parent):  # the shard and the cache kind's directory above it
+        st = where.lstat()
+        if not stat.S_ISDIR(st.st_mode) or (hasattr(os, "getuid") and st.st_uid != os.getuid()):
+            raise OSError(f"{where}: not a cache directory of this user (a link, or someone else's)")
     return path
 
 
