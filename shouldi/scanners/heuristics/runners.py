@@ -1,7 +1,7 @@
 """Code that runs by other doors than ``exec`` and ``subprocess``.
 
-Malware that knows ``exec(urlopen(...).read())`` and ``os.system("curl ... | sh")`` are
-watched takes a side door to the same place. Each door here is judged with the labels of
+Malware that knows the front doors are watched (``exec`` of downloaded bytes, ``os.system``
+of a ``curl`` pipe) takes a side door to the same place. Each door here is judged with the labels of
 :mod:`.taint`, like the front doors in :mod:`.sinks`:
 
 * **source runners**: ``code.InteractiveInterpreter().runsource(src)``, ``runcode``,
@@ -175,7 +175,7 @@ class Runners(FileSinks):
                 self.name_of(opened.func) in n.OPEN or self.name_of(opened.func) in (
                     n.PATH_WRAPPERS)):
             return opened.args[0]
-        if isinstance(opened, ast.Name):  # f = open(p); exec(f.read())
+        if isinstance(opened, ast.Name):  # safe: an AST pattern (a handle read, then run) matched, never run
             return self.frames[-1].handles.get(opened.id)
         return None
 
